@@ -1,0 +1,43 @@
+import { SHA256_HEX } from '../crypto/sha256.js';
+import { compareUtf8 } from './layout.js';
+
+export interface ChecksumLine {
+  path: string;
+  sha256: string;
+}
+
+/** `sha256sum -c` format: hex, two spaces (text mode marker), path, LF; sorted by path bytes. */
+export function formatChecksums(lines: readonly ChecksumLine[]): Buffer {
+  const sorted = [...lines].sort((a, b) => compareUtf8(a.path, b.path));
+  return Buffer.from(sorted.map((l) => `${l.sha256}  ${l.path}\n`).join(''), 'utf8');
+}
+
+/**
+ * Parse exactly the form we write. Anything else (binary-mode `*`, CRLF, escapes,
+ * unsorted or duplicate paths) is refused: the file is signed, so there is one right form.
+ */
+export function parseChecksums(bytes: Uint8Array): ChecksumLine[] | string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return 'not valid UTF-8';
+  }
+  if (text.length > 0 && !text.endsWith('\n')) return 'last line does not end with a newline';
+  const out: ChecksumLine[] = [];
+  const lines = text.split('\n');
+  lines.pop();
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k]!;
+    const hex = line.slice(0, 64);
+    if (line.length < 67 || !SHA256_HEX.test(hex) || line.slice(64, 66) !== '  ') {
+      return `line ${k + 1} is not "<sha256 hex>  <path>"`;
+    }
+    const path = line.slice(66);
+    if (out.length && compareUtf8(out[out.length - 1]!.path, path) >= 0) {
+      return `line ${k + 1}: paths are not sorted and unique`;
+    }
+    out.push({ path, sha256: hex });
+  }
+  return out;
+}

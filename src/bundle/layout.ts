@@ -1,0 +1,39 @@
+/** Names and rules of the bundle format (docs/bundle-format.md). */
+export const MANIFEST = 'manifest.json';
+export const ENVELOPE = 'manifest.dsse.json';
+export const CHECKSUMS = 'checksums.sha256';
+export const VERIFY_DOC = 'VERIFY.md';
+export const BLOB_PREFIX = 'blobs/sha256/';
+export const KEY_PREFIX = 'keys/';
+
+/** Written first, in this order, so a streaming reader has the manifest before any content. */
+export const METADATA_ENTRIES = [MANIFEST, ENVELOPE, CHECKSUMS] as const;
+
+export const blobPath = (hex: string): string => BLOB_PREFIX + hex;
+export const keyPath = (keyid: string): string => `${KEY_PREFIX}${keyid}.pub`;
+
+/** Ascending order of the UTF-8 bytes, independent of locale and of UTF-16 quirks. */
+export function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * Why a path is not safe as a bundle entry or logical name, or null when it is.
+ * Relative, `/`-separated, no empty, `.` or `..` segments, no backslash, no control
+ * characters, no drive letters, NFC-normalised, at most 4096 bytes.
+ */
+export function unsafeNameReason(name: string): string | null {
+  if (name.length === 0) return 'empty name';
+  if (Buffer.byteLength(name, 'utf8') > 4096) return 'name longer than 4096 bytes';
+  if (name.startsWith('/')) return 'absolute path';
+  if (/^[A-Za-z]:/.test(name)) return 'drive letter';
+  if (name.includes('\\')) return 'backslash in name';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'control character in name';
+  if (name !== name.normalize('NFC')) return 'name is not in Unicode NFC form';
+  for (const seg of name.split('/')) {
+    if (seg === '') return 'empty path segment';
+    if (seg === '.' || seg === '..') return `"${seg}" path segment`;
+  }
+  return null;
+}

@@ -1,0 +1,308 @@
+/**
+ * A strict, streaming tar reader for archives we do not trust yet.
+ *
+ * It accounts for every byte: headers must carry a valid checksum, only regular files
+ * (plus the pax and GNU long-name records that describe them) are accepted, the archive
+ * must end with the two zero blocks, and whatever follows them must be zero padding.
+ * Entry content is handed to the caller chunk by chunk and never buffered here, so
+ * memory stays flat whatever the archive size.
+ */
+export class TarFormatError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(message);
+    this.name = 'TarFormatError';
+  }
+}
+
+export interface TarEntryHeader {
+  name: string;
+  size: number;
+  /** Offset of the entry's first header block in the (uncompressed) archive. */
+  offset: number;
+}
+
+export interface EntrySink {
+  update(chunk: Buffer): void;
+  end(): void;
+}
+
+export interface TarReaderLimits {
+  /** pax extended header or GNU long name record. */
+  maxMetaRecord: number;
+  maxEntries: number;
+}
+
+export const DEFAULT_TAR_LIMITS: TarReaderLimits = { maxMetaRecord: 64 * 1024, maxEntries: 1_000_000 };
+
+const BLOCK = 512;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+type State = 'header' | 'data' | 'pad' | 'meta' | 'eof2' | 'trailer';
+
+export class TarReader {
+  private state: State = 'header';
+  private readonly block = Buffer.alloc(BLOCK);
+  private blockFill = 0;
+  private offset = 0; // bytes consumed so far
+  private remaining = 0; // data bytes left in the current entry
+  private pad = 0;
+  private sink: EntrySink | null = null;
+  private metaKind: 'pax' | 'longname' = 'pax';
+  private meta: Buffer[] = [];
+  private metaSize = 0;
+  private paxPath: string | null = null;
+  private paxSize: number | null = null;
+  private longName: string | null = null;
+  private pendingMeta = false;
+  private entries = 0;
+  private entryOffset = 0;
+
+  constructor(
+    private readonly onEntry: (h: TarEntryHeader) => EntrySink,
+    private readonly limits: TarReaderLimits = DEFAULT_TAR_LIMITS,
+  ) {}
+
+  private fail(msg: string, at = this.offset): never {
+    throw new TarFormatError(msg, at);
+  }
+
+  write(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      switch (this.state) {
+        case 'data': {
+          const n = Math.min(this.remaining, chunk.length - off);
+          this.sink!.update(chunk.subarray(off, off + n));
+          off += n;
+          this.offset += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.finishData();
+          break;
+        }
+        case 'meta': {
+          const n = Math.min(this.remaining, chunk.length - off);
+          this.meta.push(Buffer.from(chunk.subarray(off, off + n)));
+          off += n;
+          this.offset += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.finishMeta();
+          break;
+        }
+        case 'pad': {
+          const n = Math.min(this.pad, chunk.length - off);
+          for (let k = off; k < off + n; k++) if (chunk[k] !== 0) this.fail('non-zero padding after an entry', this.offset + k - off);
+          off += n;
+          this.offset += n;
+          this.pad -= n;
+          if (this.pad === 0) this.state = 'header';
+          break;
+        }
+        case 'trailer': {
+          for (let k = off; k < chunk.length; k++) {
+            if (chunk[k] !== 0) this.fail('data after the end-of-archive marker', this.offset + k - off);
+          }
+          this.offset += chunk.length - off;
+          off = chunk.length;
+          break;
+        }
+        default: {
+          // header or eof2: assemble one block
+          const n = Math.min(BLOCK - this.blockFill, chunk.length - off);
+          chunk.copy(this.block, this.blockFill, off, off + n);
+          this.blockFill += n;
+          off += n;
+          this.offset += n;
+          if (this.blockFill === BLOCK) {
+            this.blockFill = 0;
+            this.onBlock();
+          }
+        }
+      }
+    }
+  }
+
+  /** Call at end of input: anything but a complete archive is an error. */
+  end(): void {
+    if (this.state === 'trailer') return;
+    if (this.state === 'header' && this.blockFill === 0 && this.offset > 0) {
+      this.fail('missing end-of-archive marker (the archive may be truncated)');
+    }
+    if (this.offset === 0) this.fail('empty input: not a tar archive');
+    if (this.state === 'eof2') this.fail('incomplete end-of-archive marker (the archive may be truncated)');
+    this.fail('unexpected end of archive inside an entry (the archive is truncated)');
+  }
+
+  private onBlock(): void {
+    const b = this.block;
+    const start = this.offset - BLOCK;
+    if (isZero(b)) {
+      if (this.state === 'eof2') {
+        this.state = 'trailer';
+        return;
+      }
+      if (this.pendingMeta) this.fail('extended header not followed by an entry', start);
+      this.state = 'eof2';
+      return;
+    }
+    if (this.state === 'eof2') this.fail('a header after a zero block (damaged archive or hidden content)', start);
+
+    if (!checksumOk(b)) this.fail('bad header checksum (corrupt header or not a tar archive)', start);
+    const magic = b.subarray(257, 263).toString('latin1');
+    const version = b.subarray(263, 265).toString('latin1');
+    const posix = magic === 'ustar\0' && version === '00';
+    const gnu = magic === 'ustar ' && version === ' \0';
+    if (!posix && !gnu) this.fail('not a POSIX or GNU tar header', start);
+
+    const type = b[156];
+    const size = parseNumeric(b.subarray(124, 136));
+    if (size === null) this.fail('invalid size field in header', start);
+
+    if (type === 0x78 /* x */ || type === 0x4c /* L */) {
+      if (size! > this.limits.maxMetaRecord) {
+        this.fail(`${type === 0x78 ? 'pax header' : 'long name record'} of ${size} bytes exceeds the limit of ${this.limits.maxMetaRecord}`, start);
+      }
+      if (!this.pendingMeta) this.entryOffset = start;
+      this.pendingMeta = true;
+      this.metaKind = type === 0x78 ? 'pax' : 'longname';
+      this.meta = [];
+      this.metaSize = size!;
+      this.remaining = size!;
+      this.pad = padOf(size!);
+      this.state = 'meta';
+      if (size === 0) this.finishMeta();
+      return;
+    }
+    if (type !== 0x30 && type !== 0) this.fail(`${describeType(type!)} entries are not allowed (only regular files)`, start);
+
+    let name: string;
+    if (this.paxPath !== null) name = this.paxPath;
+    else if (this.longName !== null) name = this.longName;
+    else {
+      const base = field(b, 0, 100, start, this);
+      const prefix = posix ? field(b, 345, 155, start, this) : '';
+      name = prefix ? `${prefix}/${base}` : base;
+    }
+    const entrySize = this.paxSize ?? size!;
+    const offset = this.pendingMeta ? this.entryOffset : start;
+    this.paxPath = this.paxSize = this.longName = null;
+    this.pendingMeta = false;
+
+    if (++this.entries > this.limits.maxEntries) this.fail(`more than ${this.limits.maxEntries} entries`, start);
+    this.sink = this.onEntry({ name, size: entrySize, offset });
+    this.remaining = entrySize;
+    this.pad = padOf(entrySize);
+    this.state = 'data';
+    if (entrySize === 0) this.finishData();
+  }
+
+  private finishData(): void {
+    this.sink!.end();
+    this.sink = null;
+    this.state = this.pad ? 'pad' : 'header';
+  }
+
+  private finishMeta(): void {
+    const data = Buffer.concat(this.meta, this.metaSize);
+    this.meta = [];
+    if (this.metaKind === 'longname') {
+      const nul = data.indexOf(0);
+      this.longName = decodeName(nul >= 0 ? data.subarray(0, nul) : data, this);
+    } else {
+      this.parsePax(data);
+    }
+    this.state = this.pad ? 'pad' : 'header';
+  }
+
+  private parsePax(data: Buffer): void {
+    let p = 0;
+    while (p < data.length) {
+      const sp = data.indexOf(0x20, p);
+      if (sp < 0 || sp - p > 20) this.fail('malformed pax record');
+      const lenText = data.subarray(p, sp).toString('latin1');
+      if (!/^[1-9][0-9]*$/.test(lenText)) this.fail('malformed pax record length');
+      const len = Number(lenText);
+      if (p + len > data.length || data[p + len - 1] !== 0x0a) this.fail('pax record length does not match its content');
+      const rec = data.subarray(sp + 1, p + len - 1);
+      const eq = rec.indexOf(0x3d);
+      if (eq <= 0) this.fail('malformed pax record');
+      const key = rec.subarray(0, eq).toString('latin1');
+      const value = rec.subarray(eq + 1);
+      if (key === 'path') this.paxPath = decodeName(value, this);
+      else if (key === 'size') {
+        const s = value.toString('latin1');
+        if (!/^[0-9]{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) this.fail('invalid pax size');
+        this.paxSize = Number(s);
+      } else if (key === 'linkpath' || key.startsWith('GNU.sparse')) {
+        this.fail(`pax record ${key} is not allowed (only regular files)`);
+      }
+      // Other records (times, owners, charset) carry nothing we rely on.
+      p += len;
+    }
+  }
+}
+
+function isZero(b: Buffer): boolean {
+  for (let k = 0; k < b.length; k++) if (b[k] !== 0) return false;
+  return true;
+}
+
+function padOf(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+
+function checksumOk(b: Buffer): boolean {
+  const stored = parseNumeric(b.subarray(148, 156));
+  if (stored === null) return false;
+  let sum = 0;
+  for (let k = 0; k < BLOCK; k++) sum += k >= 148 && k < 156 ? 0x20 : b[k]!;
+  return sum === stored;
+}
+
+/** Octal (NUL or space terminated) or GNU base-256 for large values. */
+function parseNumeric(f: Buffer): number | null {
+  if (f[0]! & 0x80) {
+    if (f[0] !== 0x80) return null; // negative or absurd
+    let v = 0;
+    for (let k = 1; k < f.length; k++) v = v * 256 + f[k]!;
+    return Number.isSafeInteger(v) ? v : null;
+  }
+  const s = f.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  if (s === '') return 0;
+  if (!/^[0-7]+$/.test(s)) return null;
+  const v = parseInt(s, 8);
+  return Number.isSafeInteger(v) ? v : null;
+}
+
+function field(b: Buffer, at: number, len: number, start: number, r: TarReader): string {
+  const f = b.subarray(at, at + len);
+  const nul = f.indexOf(0);
+  try {
+    return decodeName(nul >= 0 ? f.subarray(0, nul) : f, r);
+  } catch {
+    throw new TarFormatError('entry name is not valid UTF-8', start);
+  }
+}
+
+function decodeName(bytes: Uint8Array, _r: TarReader): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new TarFormatError('entry name is not valid UTF-8', 0);
+  }
+}
+
+function describeType(t: number): string {
+  switch (t) {
+    case 0x31: return 'hard link';
+    case 0x32: return 'symbolic link';
+    case 0x33: return 'character device';
+    case 0x34: return 'block device';
+    case 0x35: return 'directory';
+    case 0x36: return 'FIFO';
+    case 0x37: return 'contiguous file';
+    case 0x67: return 'global pax header';
+    case 0x4b: return 'GNU long link';
+    case 0x53: return 'GNU sparse file';
+    default: return `type ${JSON.stringify(String.fromCharCode(t))}`;
+  }
+}

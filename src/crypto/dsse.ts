@@ -1,0 +1,78 @@
+import type { JsonValue } from '../json/strict-parse.js';
+import { sign, verify } from './ed25519.js';
+import type { PublicKey, SigningKey } from './keys.js';
+
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
+export interface DsseSignature {
+  keyid: string;
+  sig: string;
+}
+export interface DsseEnvelope {
+  payload: string;
+  payloadType: string;
+  signatures: DsseSignature[];
+}
+
+/** DSSE v1 pre-authentication encoding: what is actually signed. */
+export function pae(payloadType: string, payload: Uint8Array): Buffer {
+  const type = Buffer.from(payloadType, 'utf8');
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${type.length} `, 'ascii'),
+    type,
+    Buffer.from(` ${payload.length} `, 'ascii'),
+    payload,
+  ]);
+}
+
+export function signEnvelope(payloadType: string, payload: Uint8Array, keys: readonly SigningKey[]): DsseEnvelope {
+  const msg = pae(payloadType, payload);
+  return {
+    payload: Buffer.from(payload).toString('base64'),
+    payloadType,
+    signatures: keys.map((k) => ({ keyid: k.keyid, sig: Buffer.from(sign(msg, k.seed)).toString('base64') })),
+  };
+}
+
+export function verifySignature(payloadType: string, payload: Uint8Array, sigB64: string, key: PublicKey): boolean {
+  const sig = decodeBase64Strict(sigB64);
+  if (!sig || sig.length !== 64) return false;
+  return verify(sig, pae(payloadType, payload), key.raw);
+}
+
+const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * DSSE allows standard or URL-safe base64. Node's decoder skips junk silently, so check
+ * the alphabet first and re-encode to refuse non-canonical padding bits.
+ */
+export function decodeBase64Strict(s: string): Buffer | null {
+  if (B64.test(s)) {
+    const b = Buffer.from(s, 'base64');
+    return b.toString('base64') === s ? b : null;
+  }
+  if (B64URL.test(s) && s.length % 4 !== 1) {
+    const b = Buffer.from(s, 'base64url');
+    return b.toString('base64url') === s ? b : null;
+  }
+  return null;
+}
+
+/** Shape check of an already strictly parsed envelope; returns the reason when it is not one. */
+export function toEnvelope(v: JsonValue): DsseEnvelope | string {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const o = v as Record<string, JsonValue>;
+  if (typeof o.payload !== 'string') return 'payload missing';
+  if (typeof o.payloadType !== 'string') return 'payloadType missing';
+  if (!Array.isArray(o.signatures)) return 'signatures missing';
+  const signatures: DsseSignature[] = [];
+  for (const s of o.signatures) {
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) return 'a signature is not an object';
+    const so = s as Record<string, JsonValue>;
+    if (typeof so.sig !== 'string') return 'a signature has no sig';
+    if (so.keyid !== undefined && typeof so.keyid !== 'string') return 'a keyid is not a string';
+    signatures.push({ keyid: typeof so.keyid === 'string' ? so.keyid : '', sig: so.sig });
+  }
+  return { payload: o.payload, payloadType: o.payloadType, signatures };
+}

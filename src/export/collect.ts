@@ -1,0 +1,102 @@
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { usageError } from '../errors.js';
+import { compareUtf8, unsafeNameReason } from '../bundle/layout.js';
+
+export interface InputFile {
+  /** Logical name inside the bundle: NFC, `/`-separated, relative. */
+  name: string;
+  path: string;
+  size: number;
+  /** Identity used to notice an input that changes during the export. */
+  dev: number;
+  ino: number;
+  mtimeMs: number;
+}
+
+export interface CollectOptions {
+  followSymlinks?: boolean;
+}
+
+/**
+ * Turn the PATH arguments into the sorted list of files to export. A file is named by
+ * its base name; a directory contributes its files named relative to it. The order the
+ * file system lists entries in never matters: the result is sorted by UTF-8 name.
+ */
+export function collectInputs(paths: readonly string[], opts: CollectOptions = {}): InputFile[] {
+  if (paths.length === 0) throw usageError('NO_INPUTS', 'no input paths given: name at least one file or directory to export');
+  const byName = new Map<string, InputFile>();
+  const add = (name: string, path: string, st: Stats): void => {
+    const nfc = name.normalize('NFC');
+    const why = unsafeNameReason(nfc);
+    if (why) throw usageError('INPUT_NAME_INVALID', `cannot export ${path}: its name ${JSON.stringify(nfc)} is not usable in a bundle (${why})`);
+    const prev = byName.get(nfc);
+    if (prev) {
+      throw usageError(
+        'INPUT_NAME_CONFLICT',
+        `two inputs give the same name ${JSON.stringify(nfc)}: ${prev.path} and ${path}; export them separately or rename one`,
+      );
+    }
+    byName.set(nfc, { name: nfc, path, size: st.size, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs });
+  };
+
+  for (const arg of paths) {
+    const abs = resolve(arg);
+    const st = statInput(abs, arg, opts);
+    if (st.isFile()) add(basename(abs), abs, st);
+    else if (st.isDirectory()) walk(abs, '', opts, add, new Set([realpathSync(abs)]));
+    else throw usageError('INPUT_TYPE', `cannot export ${arg}: not a regular file or directory`);
+  }
+  if (byName.size === 0) throw usageError('NO_INPUTS', 'nothing to export: the inputs contain no files');
+  return [...byName.values()].sort((a, b) => compareUtf8(a.name, b.name));
+}
+
+function statInput(abs: string, shown: string, opts: CollectOptions): Stats {
+  let st: Stats;
+  try {
+    st = lstatSync(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw usageError('INPUT_MISSING', code === 'ENOENT' ? `input ${shown} does not exist` : `cannot read input ${shown} (${code})`);
+  }
+  if (st.isSymbolicLink()) {
+    if (!opts.followSymlinks) {
+      throw usageError('INPUT_SYMLINK', `input ${shown} is a symbolic link: pass --follow-symlinks to export what it points to`);
+    }
+    try {
+      st = statSync(abs);
+    } catch {
+      throw usageError('INPUT_MISSING', `input ${shown} is a symbolic link to nothing`);
+    }
+  }
+  return st;
+}
+
+function walk(
+  dir: string,
+  prefix: string,
+  opts: CollectOptions,
+  add: (name: string, path: string, st: Stats) => void,
+  ancestors: Set<string>,
+): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw usageError('INPUT_UNREADABLE', `cannot read directory ${dir} (${(e as NodeJS.ErrnoException).code})`);
+  }
+  names.sort(compareUtf8);
+  for (const n of names) {
+    const p = join(dir, n);
+    const st = statInput(p, p, opts);
+    const name = prefix + n;
+    if (st.isFile()) add(name, p, st);
+    else if (st.isDirectory()) {
+      const real = realpathSync(p);
+      if (ancestors.has(real)) throw usageError('INPUT_LOOP', `symbolic link loop at ${p}`);
+      ancestors.add(real);
+      walk(p, name + '/', opts, add, ancestors);
+      ancestors.delete(real);
+    } else throw usageError('INPUT_TYPE', `cannot export ${p}: not a regular file or directory`);
+  }
+}

@@ -1,0 +1,48 @@
+import type { Scope } from '../util/tenant.js';
+
+export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+export const PREDICATE_TYPE = 'https://stella-ops.org/evidence-bundle/v1';
+
+export interface Artifact {
+  /** Logical name: relative, `/`-separated, NFC. */
+  name: string;
+  sha256: string;
+  size: number;
+  mediaType: string;
+  kind: string;
+  tenant: string;
+}
+
+export interface Totals {
+  artifacts: number;
+  /** Distinct contents stored under blobs/sha256/. */
+  blobs: number;
+  /** Sum of artifact sizes (duplicates counted each time). */
+  bytes: number;
+}
+
+export interface EvidencePredicate {
+  tenant: string;
+  scope: Scope;
+  createdAt: string;
+  exporter: { name: string; version: string };
+  artifacts: Artifact[];
+  totals: Totals;
+}
+
+export interface Statement {
+  _type: typeof STATEMENT_TYPE;
+  subject: [{ name: string; digest: { sha256: string } }];
+  predicateType: typeof PREDICATE_TYPE;
+  predicate: EvidencePredicate;
+}
+
+export function computeTotals(artifacts: readonly Artifact[]): Totals {
+  let bytes = 0;
+  const blobs = new Set<string>();
+  for (const a of artifacts) {
+    bytes += a.size;
+    blobs.add(a.sha256);
+  }
+  return { artifacts: artifacts.length, blobs: blobs.size, bytes };
+}

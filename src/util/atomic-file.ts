@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { usageError } from '../errors.js';
+
+/**
+ * A file that appears under its final name only when complete: written beside the target
+ * (same file system, so rename is atomic), fsynced, then renamed. Until commit() the
+ * target is untouched; abort() removes the temporary file. Temporary files are tracked so
+ * a signal handler can clean up whatever is in flight.
+ */
+const inFlight = new Set<string>();
+
+export function removeInFlightTemporaries(): void {
+  for (const p of inFlight) {
+    try {
+      unlinkSync(p);
+    } catch {
+      /* already gone */
+    }
+  }
+  inFlight.clear();
+}
+
+export class AtomicFile {
+  readonly tempPath: string;
+  readonly fd: number;
+  private done = false;
+
+  constructor(readonly target: string, readonly mode = 0o644, readonly overwrite = false) {
+    this.tempPath = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    this.fd = openSync(this.tempPath, 'wx', mode);
+    inFlight.add(this.tempPath);
+  }
+
+  write(buf: Uint8Array): void {
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+  }
+
+  commit(): void {
+    if (this.done) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.done = true;
+    if (this.overwrite) {
+      renameSync(this.tempPath, this.target);
+    } else {
+      // link() fails if the target appeared meanwhile, so we never clobber a file that a
+      // concurrent process created after our existence check.
+      try {
+        linkSync(this.tempPath, this.target);
+      } catch (e) {
+        unlinkSync(this.tempPath);
+        inFlight.delete(this.tempPath);
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw usageError('OUTPUT_EXISTS', `output ${this.target} already exists: choose another path or pass --force`);
+        }
+        throw e;
+      }
+      unlinkSync(this.tempPath);
+    }
+    inFlight.delete(this.tempPath);
+    fsyncDir(dirname(this.target));
+  }
+
+  abort(): void {
+    if (!this.done) {
+      this.done = true;
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* ignore */
+      }
+    }
+    rmSync(this.tempPath, { force: true });
+    inFlight.delete(this.tempPath);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* some file systems refuse fsync on directories; the rename is still atomic */
+  }
+}
+
+/** Write small content atomically (keys, trust files). */
+export function writeFileAtomic(target: string, data: Uint8Array | string, opts: { mode?: number; overwrite?: boolean } = {}): void {
+  const f = new AtomicFile(target, opts.mode ?? 0o644, opts.overwrite ?? false);
+  try {
+    f.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    f.commit();
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
+}
