@@ -1,0 +1,128 @@
+/**
+ * DSSE: the pre-authentication encoding against test/vectors/dsse-pae.json, strict
+ * base64, the envelope shape check, and sign/verify over the PAE.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeBase64Strict, pae, signEnvelope, toEnvelope, verifySignature } from '../../src/crypto/dsse.js';
+import { parsePrivateKeyPem, publicKeyFromRaw } from '../../src/crypto/keys.js';
+import { verify } from '../../src/crypto/ed25519.js';
+import { parseStrictJson } from '../../src/json/strict-parse.js';
+
+interface PaeCase {
+  name: string;
+  payloadType: string;
+  payloadUtf8: string;
+  payloadTypeByteLength: number;
+  payloadByteLength: number;
+  paeHex: string;
+}
+const cases = (JSON.parse(readFileSync(new URL('../vectors/dsse-pae.json', import.meta.url), 'utf8')) as { cases: PaeCase[] }).cases;
+
+describe('PAE vectors', () => {
+  it('includes the example from the DSSE specification', () => {
+    expect(cases.map((c) => c.name)).toContain('dsse-spec-example');
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const payload = Buffer.from(c.payloadUtf8, 'utf8');
+    expect(Buffer.byteLength(c.payloadType, 'utf8')).toBe(c.payloadTypeByteLength);
+    expect(payload.length).toBe(c.payloadByteLength);
+    expect(pae(c.payloadType, payload).toString('hex')).toBe(c.paeHex);
+  });
+
+  it('counts bytes, not characters, and takes binary payloads', () => {
+    const bin = Buffer.from([0, 0xff, 0x20, 0x0a]);
+    expect(pae('t', bin).equals(Buffer.concat([Buffer.from('DSSEv1 1 t 4 '), bin]))).toBe(true);
+  });
+});
+
+describe('decodeBase64Strict', () => {
+  it('decodes canonical standard base64 with or without padding needs', () => {
+    expect(decodeBase64Strict('')!.length).toBe(0);
+    expect(decodeBase64Strict('aGVsbG8=')!.toString()).toBe('hello');
+    expect(decodeBase64Strict('aGVsbA==')!.toString()).toBe('hell');
+    expect(decodeBase64Strict('aGVs')!.toString()).toBe('hel');
+    expect(decodeBase64Strict('+/+/')!.equals(Buffer.from([0xfb, 0xff, 0xbf]))).toBe(true);
+  });
+
+  it('decodes canonical URL-safe base64 (DSSE allows it)', () => {
+    expect(decodeBase64Strict('-_-_')!.equals(Buffer.from([0xfb, 0xff, 0xbf]))).toBe(true);
+    expect(decodeBase64Strict('aGVsbG8')!.toString()).toBe('hello'); // unpadded
+  });
+
+  it.each([
+    ['whitespace', 'aGVs bG8='],
+    ['newline', 'aGVs\nbG8='],
+    ['trailing newline', 'aGVsbG8=\n'],
+    ['junk character', 'aGVs*bG8='],
+    ['non-ASCII', 'aGVsbG8é'],
+    ['NUL', 'aGVs\u0000'],
+    ['data after padding', 'aGVsbG8=aGVs'],
+    ['padding in the middle', 'aG=sbG8='],
+    ['too much padding', 'aGVsbG8=='],
+    ['missing padding with +/', '+/8'],
+    ['lone padding', '='],
+    ['three padding characters', 'a==='],
+    ['one leftover character', 'aGVsb'],
+    ['non-zero padding bits (==)', 'aGVsbB=='],
+    ['non-zero padding bits (=)', 'aGVsbG9='],
+    ['non-zero padding bits, unpadded URL-safe', 'aGVsbG9'],
+    ['mixed standard and URL-safe alphabets', 'a+b_'],
+    ['URL-safe with padding', '-_8='],
+  ])('refuses %s', (_why, s) => {
+    expect(decodeBase64Strict(s)).toBeNull();
+  });
+
+  it('round-trips random bytes in both alphabets', () => {
+    for (let n = 0; n < 70; n++) {
+      const b = Buffer.from(Array.from({ length: n }, (_, k) => (k * 97 + n * 31) & 0xff));
+      expect(decodeBase64Strict(b.toString('base64'))!.equals(b)).toBe(true);
+      expect(decodeBase64Strict(b.toString('base64url'))!.equals(b)).toBe(true);
+    }
+  });
+});
+
+describe('envelope shape and signatures', () => {
+  const signer = parsePrivateKeyPem(readFileSync(new URL('../../fixtures/keys/acme-signer.key', import.meta.url), 'utf8'), 'acme-signer.key');
+  const other = parsePrivateKeyPem(readFileSync(new URL('../../fixtures/keys/globex-signer.key', import.meta.url), 'utf8'), 'globex-signer.key');
+  const payload = Buffer.from('{"hello":"world"}');
+  const type = 'application/vnd.in-toto+json';
+
+  it('signs the PAE, not the bare payload', () => {
+    const env = signEnvelope(type, payload, [signer]);
+    expect(env.payload).toBe(payload.toString('base64'));
+    expect(env.signatures).toHaveLength(1);
+    expect(env.signatures[0]!.keyid).toBe(signer.keyid);
+    const sig = decodeBase64Strict(env.signatures[0]!.sig)!;
+    expect(verify(sig, pae(type, payload), signer.raw)).toBe(true);
+    expect(verify(sig, payload, signer.raw)).toBe(false);
+  });
+
+  it('verifySignature accepts the right key and refuses changes of key, payload, type or encoding', () => {
+    const env = signEnvelope(type, payload, [signer]);
+    const sig = env.signatures[0]!.sig;
+    expect(verifySignature(type, payload, sig, signer)).toBe(true);
+    expect(verifySignature(type, payload, sig, publicKeyFromRaw(other.raw))).toBe(false);
+    expect(verifySignature(type, Buffer.from('{"hello":"World"}'), sig, signer)).toBe(false);
+    expect(verifySignature('application/json', payload, sig, signer)).toBe(false);
+    expect(verifySignature(type, payload, `${sig}\n`, signer)).toBe(false);
+    expect(verifySignature(type, payload, sig.slice(0, -4), signer)).toBe(false);
+    expect(verifySignature(type, payload, Buffer.from(decodeBase64Strict(sig)!).toString('base64url'), signer)).toBe(true);
+  });
+
+  it('toEnvelope explains what is wrong with a malformed envelope', () => {
+    expect(toEnvelope(parseStrictJson('[]'))).toMatch(/not a JSON object/);
+    expect(toEnvelope(parseStrictJson('{"payloadType":"t","signatures":[]}'))).toMatch(/payload missing/);
+    expect(toEnvelope(parseStrictJson('{"payload":"","signatures":[]}'))).toMatch(/payloadType missing/);
+    expect(toEnvelope(parseStrictJson('{"payload":"","payloadType":"t"}'))).toMatch(/signatures missing/);
+    expect(toEnvelope(parseStrictJson('{"payload":"","payloadType":"t","signatures":[1]}'))).toMatch(/not an object/);
+    expect(toEnvelope(parseStrictJson('{"payload":"","payloadType":"t","signatures":[{}]}'))).toMatch(/no sig/);
+    expect(toEnvelope(parseStrictJson('{"payload":"","payloadType":"t","signatures":[{"sig":"","keyid":5}]}'))).toMatch(/keyid/);
+    expect(toEnvelope(parseStrictJson('{"payload":"","payloadType":"t","signatures":[{"sig":"AA=="}]}'))).toEqual({
+      payload: '',
+      payloadType: 't',
+      signatures: [{ keyid: '', sig: 'AA==' }],
+    });
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Ed25519 against RFC 8032 section 7.1 and the strictness edge cases (malleability,
+ * small-order and non-canonical keys) in test/vectors/.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { publicKeyOf, sign, verify } from '../../src/crypto/ed25519.js';
+
+interface Rfc8032Vector {
+  name: string;
+  secretKey: string;
+  publicKey: string;
+  message: string;
+  signature: string;
+}
+interface EdgeCase {
+  name: string;
+  publicKey: string;
+  message: string;
+  signature: string;
+  valid: boolean;
+}
+
+const load = <T>(file: string): T => JSON.parse(readFileSync(new URL(`../vectors/${file}`, import.meta.url), 'utf8')) as T;
+const rfc = load<{ vectors: Rfc8032Vector[] }>('rfc8032-ed25519.json').vectors;
+const edge = load<{ groupOrderL: string; cases: EdgeCase[] }>('ed25519-edge-cases.json');
+const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function flipBit(b: Uint8Array, bit: number): Uint8Array {
+  const c = new Uint8Array(b);
+  c[bit >> 3]! ^= 1 << (bit & 7);
+  return c;
+}
+
+describe('RFC 8032 section 7.1 vectors', () => {
+  it('has the five published vectors', () => {
+    expect(rfc.map((v) => v.name)).toEqual(['TEST 1', 'TEST 2', 'TEST 3', 'TEST 1024', 'TEST SHA(abc)']);
+  });
+
+  describe.each(rfc.map((v) => [v.name, v] as const))('%s', (_name, v) => {
+    it('derives the public key from the seed', () => {
+      expect(toHex(publicKeyOf(hex(v.secretKey)))).toBe(v.publicKey);
+    });
+
+    it('reproduces the signature (deterministic signing)', () => {
+      expect(toHex(sign(hex(v.message), hex(v.secretKey)))).toBe(v.signature);
+    });
+
+    it('verifies the signature', () => {
+      expect(verify(hex(v.signature), hex(v.message), hex(v.publicKey))).toBe(true);
+    });
+
+    it('fails when a bit of the message, signature or key flips', () => {
+      const msg = hex(v.message);
+      const sig = hex(v.signature);
+      const pub = hex(v.publicKey);
+      const longer = new Uint8Array([...msg, 0]);
+      expect(verify(sig, longer, pub)).toBe(false);
+      if (msg.length > 0) {
+        for (const bit of [0, 7, msg.length * 8 - 1]) expect(verify(sig, flipBit(msg, bit), pub)).toBe(false);
+      }
+      // Bits in R, in the low and high halves of S (including the top bit, which takes S above L).
+      for (const bit of [0, 100, 255, 256, 300, 500, 511]) expect(verify(flipBit(sig, bit), msg, pub), `sig bit ${bit}`).toBe(false);
+      for (const bit of [0, 128, 254]) expect(verify(sig, msg, flipBit(pub, bit)), `key bit ${bit}`).toBe(false);
+    });
+  });
+
+  it('refuses signatures and keys of the wrong length instead of throwing', () => {
+    const v = rfc[0]!;
+    const sig = hex(v.signature);
+    const pub = hex(v.publicKey);
+    expect(verify(sig.subarray(0, 63), hex(v.message), pub)).toBe(false);
+    expect(verify(new Uint8Array([...sig, 0]), hex(v.message), pub)).toBe(false);
+    expect(verify(sig, hex(v.message), pub.subarray(0, 31))).toBe(false);
+    expect(verify(new Uint8Array(0), new Uint8Array(0), new Uint8Array(0))).toBe(false);
+  });
+
+  it('a signature by one key does not verify under another', () => {
+    const [a, b] = [rfc[0]!, rfc[1]!];
+    expect(verify(hex(a.signature), hex(a.message), hex(b.publicKey))).toBe(false);
+  });
+});
+
+describe('strict verification edge cases', () => {
+  it('the vectors cover S+L, small-order and non-canonical keys, with a valid control', () => {
+    const names = edge.cases.map((c) => c.name);
+    expect(names).toContain('rfc8032-test1-s-plus-l');
+    expect(names).toContain('small-order-identity-public-key');
+    expect(names.filter((n) => n.startsWith('non-canonical')).length).toBeGreaterThanOrEqual(2);
+    expect(edge.cases.some((c) => c.valid)).toBe(true);
+  });
+
+  it.each(edge.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    expect(verify(hex(c.signature), hex(c.message), hex(c.publicKey))).toBe(c.valid);
+  });
+
+  it('S+L really is S with the group order added (the case tests what it claims)', () => {
+    const orig = edge.cases.find((c) => c.name === 'rfc8032-test1-original')!;
+    const mall = edge.cases.find((c) => c.name === 'rfc8032-test1-s-plus-l')!;
+    const le = (h: string) => BigInt('0x' + Buffer.from(h, 'hex').reverse().toString('hex'));
+    const s = le(orig.signature.slice(64));
+    const s2 = le(mall.signature.slice(64));
+    expect(s2 - s).toBe(BigInt(edge.groupOrderL));
+    expect(mall.signature.slice(0, 64)).toBe(orig.signature.slice(0, 64));
+  });
+
+  it('small-order public keys are refused whatever the message (no universal forgery)', () => {
+    const c = edge.cases.find((x) => x.name === 'small-order-identity-public-key')!;
+    for (const m of ['', '00', 'deadbeef', Buffer.from('any evidence bundle').toString('hex')]) {
+      expect(verify(hex(c.signature), hex(m), hex(c.publicKey))).toBe(false);
+    }
+  });
+
+  it('a non-canonical R (y >= p) is refused', () => {
+    // R encoded as y = p + 1 (the identity, non-canonically) with an otherwise valid key.
+    const v = rfc[0]!;
+    const nonCanonicalR = 'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f';
+    const sig = hex(nonCanonicalR + v.signature.slice(64));
+    expect(verify(sig, hex(v.message), hex(v.publicKey))).toBe(false);
+  });
+});
