@@ -1,4 +1,5 @@
 import { exitCodeFor, type Category } from '../errors.js';
+import type { Authorization } from '../authority/record.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
@@ -13,9 +14,15 @@ export interface CheckResult {
   message: string;
 }
 
+/**
+ * One signature of the envelope. Only `valid` counts towards the threshold; every other
+ * status says why the signature was ignored (the key is unknown for the tenant, the
+ * signature is wrong, the key was not valid at the evaluation time, or it already counted).
+ */
 export interface SignerResult {
   keyid: string;
-  status: 'valid' | 'unknown-key' | 'bad-signature' | 'duplicate';
+  status: 'valid' | 'unknown-key' | 'bad-signature' | 'expired' | 'not-yet-valid' | 'revoked' | 'duplicate';
+  reason?: string;
 }
 
 export interface VerifyReport {
@@ -29,6 +36,10 @@ export interface VerifyReport {
   manifestSha256: string | null;
   artifacts: number | null;
   threshold: number | null;
+  /** What the signed manifest records about who authorized the export (null: not readable or not recorded). */
+  authorization: Authorization | null;
+  /** The instant key lifetimes were evaluated at: --at, else the bundle's creation time. */
+  evaluatedAt: string | null;
   signers: SignerResult[];
   checks: CheckResult[];
 }

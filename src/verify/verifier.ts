@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { sha256Hex, SHA256_HEX } from '../crypto/sha256.js';
-import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, toEnvelope, verifySignature, type DsseEnvelope } from '../crypto/dsse.js';
+import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, toEnvelope, type DsseEnvelope } from '../crypto/dsse.js';
 import { canonicalize } from '../json/canonical.js';
 import { JsonSyntaxError, parseStrictJsonBytes } from '../json/strict-parse.js';
 import { schemaProblem } from '../manifest/schemas.js';
@@ -18,13 +18,21 @@ import { DEFAULT_ARCHIVE_LIMITS, readArchive, type ArchiveLimits } from '../bund
 import { TarFormatError } from '../bundle/tar-reader.js';
 import type { TrustStore } from '../trust/trust-file.js';
 import { finishReport, type CheckResult, type SignerResult, type VerifyReport } from './report.js';
+import { evaluateSignatures } from './signatures.js';
 import type { Category } from '../errors.js';
+import type { Authorization } from '../authority/record.js';
 
 export interface VerifyOptions {
   bundle: string;
-  trust: TrustStore;
+  /**
+   * The reviewer's trust file. null runs the integrity checks only and skips the
+   * signature and tenant checks (co-signing needs an intact bundle, not a trusted one).
+   */
+  trust: TrustStore | null;
   /** The tenant the reviewer expects; without it, the manifest's tenant is checked for consistency only. */
   tenant?: string | undefined;
+  /** RFC 3339 UTC instant to evaluate key lifetimes at; default: the bundle's creation time. */
+  at?: string | undefined;
   limits?: Partial<VerifyLimits>;
 }
 
@@ -43,9 +51,28 @@ export const DEFAULT_VERIFY_LIMITS: VerifyLimits = {
   maxSignatures: 64,
 };
 
-interface Seen {
+export interface Seen {
   sha256: string;
   size: number;
+}
+
+/**
+ * What the verifying pass saw, for commands that act on a bundle after verifying it
+ * (extract, sign): they re-read the archive and must find exactly these entries again.
+ */
+export interface VerifiedBundle {
+  report: VerifyReport;
+  /** The signed statement, when it could be read and matched the schema. */
+  statement: Statement | null;
+  envelope: DsseEnvelope | null;
+  payload: Buffer | null;
+  /** Every regular file of the archive by name (a leading "./" removed), with its digest. */
+  entries: ReadonlyMap<string, Seen>;
+  /** The bytes of manifest.json, manifest.dsse.json and checksums.sha256, as far as present. */
+  metadata: ReadonlyMap<string, Buffer>;
+  gzip: boolean;
+  /** Uncompressed size of the archive. */
+  archiveBytes: number;
 }
 
 /** Files the format allows besides the metadata: anything else is refused. */
@@ -57,6 +84,11 @@ const OTHER_ALLOWED = /^(?:blobs\/sha256\/[0-9a-f]{64}|keys\/[0-9a-f]{64}\.pub|V
  * the exit code is that of the first failing category (integrity, trust, tenant).
  */
 export async function verifyBundle(opts: VerifyOptions): Promise<VerifyReport> {
+  return (await verifyBundleDetailed(opts)).report;
+}
+
+/** verifyBundle, also returning what the pass saw (see VerifiedBundle). */
+export async function verifyBundleDetailed(opts: VerifyOptions): Promise<VerifiedBundle> {
   const limits: VerifyLimits = { ...DEFAULT_VERIFY_LIMITS, ...opts.limits };
   const checks: CheckResult[] = [];
   const pass = (name: string, category: Category, message: string) =>
@@ -74,6 +106,8 @@ export async function verifyBundle(opts: VerifyOptions): Promise<VerifyReport> {
     manifestSha256: null as string | null,
     artifacts: null as number | null,
     threshold: null as number | null,
+    authorization: null as Authorization | null,
+    evaluatedAt: null as string | null,
     signers: [] as SignerResult[],
     checks,
   };
@@ -83,13 +117,14 @@ export async function verifyBundle(opts: VerifyOptions): Promise<VerifyReport> {
   const folded = new Map<string, string>();
   const meta = new Map<string, Buffer>();
   let structural: string | null = null;
+  let archive = { gzip: false, bytes: 0 };
   const metaLimit: Record<string, number> = {
     [MANIFEST]: limits.maxManifestBytes,
     [ENVELOPE]: limits.maxEnvelopeBytes,
     [CHECKSUMS]: limits.maxChecksumsBytes,
   };
   try {
-    await readArchive(
+    archive = await readArchive(
       opts.bundle,
       (h) => {
         const name = h.name.startsWith('./') ? h.name.slice(2) : h.name;
@@ -130,7 +165,7 @@ export async function verifyBundle(opts: VerifyOptions): Promise<VerifyReport> {
   if (structural) {
     fail('archive', 'integrity', 'ARCHIVE_MALFORMED', structural);
     for (const [n, c] of LATER_CHECKS) skip(n, c, 'the archive could not be read');
-    return finishReport(base);
+    return { report: finishReport(base), statement: null, envelope: null, payload: null, entries, metadata: meta, gzip: archive.gzip, archiveBytes: archive.bytes };
   }
   pass('archive', 'integrity', `${entries.size} regular files, well-formed`);
 
@@ -191,6 +226,7 @@ export async function verifyBundle(opts: VerifyOptions): Promise<VerifyReport> {
     base.tenant = statement.predicate.tenant;
     base.createdAt = statement.predicate.createdAt;
     base.artifacts = statement.predicate.artifacts.length;
+    base.authorization = statement.predicate.authorization ?? null;
     base.manifestSha256 = sha256Hex(stmtBytes!);
   }
 
@@ -229,41 +265,23 @@ export async function verifyBundle(opts: VerifyOptions): Promise<VerifyReport> {
     else pass('artifacts', 'integrity', `${statement.predicate.artifacts.length} artifacts, ${statement.predicate.totals.blobs} blobs, sizes and totals agree`);
   }
 
-  // 10. Signatures, with keys from the reviewer's trust file for the manifest's tenant only.
-  if (!statement || !envelope || !payload) skip('signatures', 'trust', 'manifest or envelope unavailable');
+  // 10. Signatures, with keys from the reviewer's trust file for the manifest's tenant only,
+  // valid at the bundle's creation time unless the reviewer asks for another instant.
+  if (!opts.trust) skip('signatures', 'trust', 'integrity checks only: no trust file');
+  else if (!statement || !envelope || !payload) skip('signatures', 'trust', 'manifest or envelope unavailable');
   else {
-    const tenant = statement.predicate.tenant;
-    const keys = opts.trust.keysFor(tenant);
-    const threshold = opts.trust.thresholdFor(tenant);
-    base.threshold = threshold;
-    const valid = new Set<string>();
-    for (const sig of envelope.signatures) {
-      const candidates = keys.filter((k) => k.keyid === sig.keyid);
-      const tryKeys = candidates.length ? candidates : keys;
-      const good = tryKeys.find((k) => verifySignature(envelope!.payloadType, payload!, sig.sig, k));
-      const keyid = good?.keyid ?? sig.keyid;
-      let status: SignerResult['status'];
-      if (good) status = valid.has(good.keyid) ? 'duplicate' : 'valid';
-      else status = candidates.length ? 'bad-signature' : 'unknown-key';
-      if (good) valid.add(good.keyid);
-      base.signers.push({ keyid, status });
-    }
-    if (keys.length === 0) {
-      fail('signatures', 'trust', 'NO_TRUSTED_KEYS', `the trust file holds no key for tenant ${tenant}: add one with "stella-evidence trust add --tenant ${tenant}"`);
-    } else if (valid.size < threshold) {
-      const bad = base.signers.filter((s) => s.status === 'bad-signature').length;
-      fail(
-        'signatures',
-        'trust',
-        bad ? 'BAD_SIGNATURE' : 'NOT_TRUSTED',
-        `${valid.size} of ${threshold} required signature(s) by keys trusted for tenant ${tenant}` +
-          (bad ? ` (${bad} signature(s) do not verify)` : ' (no signature by a key trusted for this tenant)'),
-      );
-    } else pass('signatures', 'trust', `${valid.size} valid signature(s) by keys trusted for tenant ${tenant} (threshold ${threshold})`);
+    const at = opts.at ?? statement.predicate.createdAt;
+    const v = evaluateSignatures(envelope, payload, opts.trust, statement.predicate.tenant, at);
+    base.threshold = v.threshold;
+    base.evaluatedAt = at;
+    base.signers = v.signers;
+    if (v.ok) pass('signatures', 'trust', v.message);
+    else fail('signatures', 'trust', v.code, v.message);
   }
 
   // 11. Tenant context.
-  if (!statement) skip('tenant', 'tenant', 'manifest unavailable');
+  if (!opts.trust) skip('tenant', 'tenant', 'integrity checks only: no tenant context');
+  else if (!statement) skip('tenant', 'tenant', 'manifest unavailable');
   else {
     const t = statement.predicate.tenant;
     const foreign = statement.predicate.artifacts.filter((a) => a.tenant !== t);
@@ -274,7 +292,7 @@ export async function verifyBundle(opts: VerifyOptions): Promise<VerifyReport> {
     } else pass('tenant', 'tenant', `tenant ${t}${opts.tenant ? ' as expected' : ''}, all artifacts belong to it`);
   }
 
-  return finishReport(base);
+  return { report: finishReport(base), statement, envelope, payload, entries, metadata: meta, gzip: archive.gzip, archiveBytes: archive.bytes };
 }
 
 const LATER_CHECKS: ReadonlyArray<[string, Category]> = [
