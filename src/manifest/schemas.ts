@@ -5,7 +5,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
  * JSON Schemas live in schemas/ at the package root. They are compiled on first use only,
  * so commands that never validate (help, keygen) do not pay for ajv at start-up.
  */
-export type SchemaName = 'manifest' | 'envelope' | 'trust' | 'verify-report' | 'diff-report' | 'export-result' | 'keygen-result' | 'config';
+export type SchemaName = 'manifest' | 'envelope' | 'trust' | 'verify-report' | 'diff-report' | 'export-result' | 'keygen-result' | 'config' | 'store-record' | 'audit-event';
 
 const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 let ajv: Ajv | undefined;

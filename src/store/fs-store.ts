@@ -1,0 +1,397 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { integrityError, StellaError, tenantError, usageError } from '../errors.js';
+import { canonicalBytes } from '../json/canonical.js';
+import { sha256Hex } from '../crypto/sha256.js';
+import { AtomicFile } from '../util/atomic-file.js';
+import { requireTenantId } from '../util/tenant.js';
+import { compareUtf8 } from '../bundle/layout.js';
+import { eventLine, GENESIS_HASH, sealEvent, type AuditEvent, type AuditEventDraft } from '../audit/event.js';
+import { checkLinks, checkTenant, parseAuditLines } from '../audit/chain.js';
+import { O_NOFOLLOW, outside, storeIo, TenantNamespace } from './fs-namespace.js';
+import { appendLines, readCommitted, readLastLine, truncateTo } from './jsonl.js';
+import { acquireLock, processAlive } from './lock.js';
+import { parseRecordLine, recordDigest, recordId, recordLine } from './record.js';
+import { matcher, type Selection } from './selector.js';
+import type { AuditContext, BlobFill, BlobResult, EvidenceStore, PutOutcome, RecordDraft, StoreRecord } from './store.js';
+
+/**
+ * The embedded store: a directory tree, one namespace per tenant.
+ *
+ *   store.json                          marks the directory as a store (format, version)
+ *   tenants/<tenant>/blobs/sha256/ab/<hex>   content, written once, read-only
+ *   tenants/<tenant>/records.jsonl      the record index, one canonical record per line
+ *   tenants/<tenant>/audit.jsonl        the hash-chained audit log
+ *   tenants/<tenant>/lock               held while appending to the two logs
+ *   tenants/<tenant>/tmp/               blobs being written
+ *
+ * Write order for an ingest: blob (temporary file, fsync, rename), then under the lock the
+ * record line (fsync), then its audit event (fsync). The audit event is the commit point.
+ * Recovery rules, applied by every writer once it holds the lock and by every reader:
+ *   - bytes after the last newline of either log are an interrupted append: readers ignore
+ *     them, the writer cuts them off;
+ *   - a record whose seq is beyond the last audit event was never committed: readers ignore
+ *     it, the writer cuts it off (it is always at the end of records.jsonl);
+ *   - a blob without a record is unreachable, harmless, and reused by the next ingest of
+ *     the same bytes (it is not deleted: a concurrent writer may be about to reference it);
+ *   - temporary files left by a dead process of this host are removed.
+ */
+export const STORE_MARKER = 'store.json';
+const MARKER_CONTENT = canonicalBytes({ format: 'stella-evidence-store', version: 1 });
+const HOST_TAG = sha256Hex(hostname()).slice(0, 8);
+const TEMP_NAME = /^(?:\.)?([0-9a-f]{8})\.(\d+)\.[0-9a-f]+\.blob(?:\.\d+\.[0-9a-f]+\.tmp)?$/;
+const CHUNK = 1 << 20;
+const LOCK_TEMP = /^lock(?:\.break)?\.(\d+)\.[0-9a-f]{12}$/;
+
+export interface OpenStoreOptions {
+  /** Create the store if the directory is absent or empty (writers); readers never create. */
+  create: boolean;
+}
+
+interface Head {
+  seq: number;
+  hash: string;
+}
+
+export class FsEvidenceStore implements EvidenceStore {
+  private readonly spaces = new Map<string, TenantNamespace>();
+
+  private constructor(readonly location: string, private readonly root: string) {}
+
+  static open(dir: string, opts: OpenStoreOptions): FsEvidenceStore {
+    let entries: string[] | null;
+    try {
+      entries = readdirSync(dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw usageError('STORE_INVALID', `store ${dir} is not a directory`);
+      if (code !== 'ENOENT') throw storeIo(e, dir);
+      entries = null;
+    }
+    if (entries === null || entries.length === 0) {
+      if (!opts.create) {
+        throw usageError('STORE_MISSING', `store ${dir} does not exist or is empty: add evidence first with "stella-evidence store add", or pass --store DIR`);
+      }
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      const f = new AtomicFile(join(dir, STORE_MARKER), 0o644, true);
+      f.write(Buffer.concat([MARKER_CONTENT, Buffer.from('\n')]));
+      f.commit();
+    } else if (!entries.includes(STORE_MARKER)) {
+      throw usageError('STORE_INVALID', `${dir} is not a stella-evidence store (no ${STORE_MARKER}): pass the store's own directory to --store`);
+    }
+    const root = realpathSync(dir);
+    const markerPath = join(root, STORE_MARKER);
+    const st = lstatSync(markerPath);
+    if (st.isSymbolicLink()) throw tenantError('STORE_OUTSIDE_NAMESPACE', `refusing ${markerPath}: it is a symbolic link`);
+    const fd = openSync(markerPath, constants.O_RDONLY | O_NOFOLLOW);
+    try {
+      const buf = Buffer.alloc(256);
+      const text = buf.subarray(0, readSync(fd, buf, 0, 256, 0)).toString('utf8').trim();
+      let v: unknown;
+      try {
+        v = JSON.parse(text);
+      } catch {
+        v = null;
+      }
+      const m = v as { format?: unknown; version?: unknown } | null;
+      if (!m || m.format !== 'stella-evidence-store') throw usageError('STORE_INVALID', `${markerPath} does not describe a stella-evidence store`);
+      if (m.version !== 1) throw usageError('STORE_VERSION', `store ${dir} has format version ${String(m.version)}; this stella-evidence reads version 1`);
+    } finally {
+      closeSync(fd);
+    }
+    return new FsEvidenceStore(dir, root);
+  }
+
+  private ns(tenant: string): TenantNamespace {
+    const t = requireTenantId(tenant);
+    let ns = this.spaces.get(t);
+    if (!ns) this.spaces.set(t, (ns = new TenantNamespace(this.root, t)));
+    return ns;
+  }
+
+  async putBlob<T>(tenant: string, fill: BlobFill<T>): Promise<BlobResult<T>> {
+    const ns = this.ns(tenant);
+    ns.ensureDir(ns.tmp, true);
+    const staged = join(ns.tmp, `${HOST_TAG}.${process.pid}.${randomBytes(8).toString('hex')}.blob`);
+    const file = new AtomicFile(staged, 0o444, true);
+    const hash = createHash('sha256');
+    let size = 0;
+    let result: T;
+    try {
+      result = await fill((chunk) => {
+        hash.update(chunk);
+        size += chunk.length;
+        file.write(chunk);
+      });
+    } catch (e) {
+      file.abort();
+      throw e;
+    }
+    const hex = hash.digest('hex');
+    const target = ns.blobPath(hex);
+    const existing = lstatSync(target, { throwIfNoEntry: false });
+    if (existing) {
+      file.abort();
+      if (existing.isSymbolicLink()) throw outside(target, ns.tenant, 'is a symbolic link');
+      if (!existing.isFile() || existing.size !== size) {
+        throw integrityError('STORE_BLOB_DAMAGED', `blob ${target} does not match its digest: the store is damaged; restore it from a backup`);
+      }
+      return { sha256: hex, size, result };
+    }
+    try {
+      file.commit();
+      ns.ensureDir(ns.blobDir(hex), true);
+      renameSync(staged, target);
+      fsyncDirectory(ns.blobDir(hex));
+    } catch (e) {
+      rmSync(staged, { force: true });
+      throw storeIo(e, target);
+    }
+    return { sha256: hex, size, result };
+  }
+
+  async put(tenant: string, drafts: readonly RecordDraft[], ctx: AuditContext): Promise<PutOutcome[]> {
+    const ns = this.ns(tenant);
+    ns.ensureDir(ns.dir, true);
+    for (const d of drafts) this.requireBlob(ns, d.sha256, d.size);
+    const release = await acquireLock(ns.lock, ns.tenant);
+    try {
+      const { head, records } = this.recover(ns);
+      const byId = new Map(records.map((r) => [r.id, r]));
+      const recordLines: Buffer[] = [];
+      const eventLines: Buffer[] = [];
+      const outcomes: PutOutcome[] = [];
+      let h = head;
+      for (const d of drafts) {
+        const id = recordId(ns.tenant, d);
+        const existing = byId.get(id);
+        let ev: AuditEvent;
+        if (existing) {
+          ev = sealEvent({ type: 'ingest-duplicate', artifacts: [d.sha256], record: id }, h, ns.tenant, ctx.actor, ctx.time);
+          outcomes.push({ record: existing, added: false });
+        } else {
+          const rec: StoreRecord = {
+            id,
+            tenant: ns.tenant,
+            seq: h.seq + 1,
+            name: d.name,
+            sha256: d.sha256,
+            size: d.size,
+            kind: d.kind,
+            mediaType: d.mediaType,
+            labels: d.labels,
+            scope: d.scope,
+            ingestedAt: ctx.time,
+          };
+          ev = sealEvent({ type: 'ingest', artifacts: [d.sha256], record: id, recordSha256: recordDigest(rec) }, h, ns.tenant, ctx.actor, ctx.time);
+          byId.set(id, rec);
+          recordLines.push(recordLine(rec));
+          outcomes.push({ record: rec, added: true });
+        }
+        eventLines.push(eventLine(ev));
+        h = ev;
+      }
+      appendLines(ns, ns.records, recordLines);
+      appendLines(ns, ns.audit, eventLines);
+      return outcomes;
+    } finally {
+      release();
+    }
+  }
+
+  async get(tenant: string, id: string): Promise<StoreRecord | null> {
+    return (await this.list(tenant)).find((r) => r.id === id) ?? null;
+  }
+
+  async list(tenant: string, selection?: Selection): Promise<StoreRecord[]> {
+    const ns = this.ns(tenant);
+    if (!ns.exists()) return [];
+    // The head first: a record is visible only if its audit event was committed before.
+    const head = this.head(ns);
+    const { records } = this.loadRecords(ns, head.seq);
+    const match = matcher(selection);
+    return records.filter(match);
+  }
+
+  async readBlob(tenant: string, sha256: string, onChunk: (chunk: Buffer) => Promise<void> | void): Promise<number> {
+    const ns = this.ns(tenant);
+    const path = ns.blobPath(sha256);
+    if (!ns.ensureDir(ns.blobDir(sha256), false)) throw missingBlob(path);
+    const fd = ns.openFile(path, constants.O_RDONLY);
+    if (fd === null) throw missingBlob(path);
+    try {
+      const hash = createHash('sha256');
+      let size = 0;
+      for (;;) {
+        const buf = Buffer.allocUnsafe(CHUNK);
+        const n = readSync(fd, buf, 0, CHUNK, null);
+        if (n === 0) break;
+        const chunk = buf.subarray(0, n);
+        hash.update(chunk);
+        size += n;
+        await onChunk(chunk);
+      }
+      if (hash.digest('hex') !== sha256) {
+        throw integrityError('STORE_BLOB_DAMAGED', `blob ${path} does not match its digest: the store is damaged; restore it from a backup`);
+      }
+      return size;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async appendAudit(tenants: readonly string[], draft: (tenant: string) => AuditEventDraft, ctx: AuditContext): Promise<AuditEvent[]> {
+    const sorted = [...new Set(tenants.map((t) => requireTenantId(t)))].sort(compareUtf8);
+    const releases: Array<() => void> = [];
+    try {
+      // Sorted order: two cross-tenant exports can never wait on each other in a cycle.
+      for (const t of sorted) {
+        const ns = this.ns(t);
+        ns.ensureDir(ns.dir, true);
+        releases.push(await acquireLock(ns.lock, t));
+      }
+      const out: AuditEvent[] = [];
+      for (const t of sorted) {
+        const ns = this.ns(t);
+        const { head } = this.recover(ns);
+        const ev = sealEvent(draft(t), head, t, ctx.actor, ctx.time);
+        appendLines(ns, ns.audit, [eventLine(ev)]);
+        out.push(ev);
+      }
+      return out;
+    } finally {
+      for (const r of releases.reverse()) r();
+    }
+  }
+
+  async readAudit(tenant: string, range: { fromSeq?: number; toSeq?: number } = {}): Promise<AuditEvent[]> {
+    const ns = this.ns(tenant);
+    if (!ns.exists()) return [];
+    const c = readCommitted(ns, ns.audit);
+    if (!c) return [];
+    const from = Math.max(1, range.fromSeq ?? 1);
+    // Line k holds seq k, so the run is found by counting newlines, not by parsing all.
+    let start = 0;
+    for (let k = 1; k < from && start < c.bytes.length; k++) start = c.bytes.indexOf(0x0a, start) + 1;
+    let end = c.bytes.length;
+    if (range.toSeq !== undefined) {
+      end = start;
+      for (let k = from; k <= range.toSeq && end < c.bytes.length; k++) end = c.bytes.indexOf(0x0a, end) + 1;
+    }
+    const parsed = parseAuditLines(c.bytes.subarray(start, end), `${ns.audit} (from seq ${from})`, false);
+    if ('code' in parsed) throw integrityError(parsed.code, `${parsed.message}; run "stella-evidence audit verify --tenant ${ns.tenant}"`);
+    const events = parsed.lines as AuditEvent[];
+    // Everything returned is checked: links within the range (from the genesis hash when
+    // the range starts the log), then that every event is this tenant's.
+    const broken =
+      checkLinks(events, ns.audit, { seq: from, prev: from === 1 ? GENESIS_HASH : (events[0]?.prev ?? GENESIS_HASH) }) ??
+      checkTenant(events, ns.tenant, ns.audit);
+    if (broken) {
+      const hint = broken.category === 'tenant' ? 'refusing it (the log was altered)' : `run "stella-evidence audit verify --tenant ${ns.tenant}"`;
+      throw new StellaError(broken.category, broken.code, `${broken.message}; ${hint}`);
+    }
+    return events;
+  }
+
+  private requireBlob(ns: TenantNamespace, hex: string, size: number): void {
+    const p = ns.blobPath(hex);
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) throw integrityError('STORE_BLOB_MISSING', `internal: blob ${hex} must be stored before its record`);
+    if (st.isSymbolicLink()) throw outside(p, ns.tenant, 'is a symbolic link');
+    if (st.size !== size) throw integrityError('STORE_BLOB_DAMAGED', `blob ${p} has ${st.size} bytes, expected ${size}: the store is damaged`);
+  }
+
+  private head(ns: TenantNamespace): Head {
+    const line = readLastLine(ns, ns.audit);
+    if (!line) return { seq: 0, hash: GENESIS_HASH };
+    const parsed = parseAuditLines(Buffer.concat([line, Buffer.from('\n')]), `${ns.audit} (last event)`, false);
+    if ('code' in parsed) throw integrityError(parsed.code, `${parsed.message}; run "stella-evidence audit verify --tenant ${ns.tenant}"`);
+    const last = parsed.lines[0]!;
+    if (last.tenant !== ns.tenant) {
+      throw tenantError('AUDIT_FOREIGN_TENANT', `${ns.audit}: the last event names tenant ${last.tenant}, not ${ns.tenant}: refusing it (the log was altered)`);
+    }
+    return { seq: last.seq, hash: last.hash };
+  }
+
+  /** Committed records (seq <= headSeq), validated; `cut` is where uncommitted ones begin. */
+  private loadRecords(ns: TenantNamespace, headSeq: number): { records: StoreRecord[]; cut: number; torn: number } {
+    const c = readCommitted(ns, ns.records);
+    if (!c) return { records: [], cut: 0, torn: 0 };
+    const records: StoreRecord[] = [];
+    const text = c.bytes.toString('utf8');
+    let start = 0;
+    let line = 0;
+    let lastSeq = 0;
+    while (start < text.length) {
+      const nl = text.indexOf('\n', start);
+      line++;
+      const r = parseRecordLine(text.slice(start, nl), ns.tenant, `${ns.records} line ${line}`);
+      if (r.seq <= lastSeq) {
+        throw integrityError('STORE_RECORD_DAMAGED', `${ns.records} line ${line}: seq ${r.seq} does not follow ${lastSeq}; the store is damaged`);
+      }
+      if (r.seq > headSeq) return { records, cut: Buffer.byteLength(text.slice(0, start)), torn: c.torn };
+      lastSeq = r.seq;
+      records.push(r);
+      start = nl + 1;
+    }
+    return { records, cut: c.bytes.length, torn: c.torn };
+  }
+
+  /** Run the recovery rules; the caller holds the tenant's lock. */
+  private recover(ns: TenantNamespace): { head: Head; records: StoreRecord[] } {
+    const audit = readCommitted(ns, ns.audit);
+    if (audit && audit.torn > 0) truncateTo(ns, ns.audit, audit.bytes.length);
+    const head = this.head(ns);
+    const loaded = this.loadRecords(ns, head.seq);
+    const committedLength = readCommitted(ns, ns.records)?.bytes.length ?? 0;
+    if (loaded.torn > 0 || loaded.cut < committedLength) truncateTo(ns, ns.records, loaded.cut);
+    this.removeDeadTemporaries(ns);
+    return { head, records: loaded.records };
+  }
+
+  private removeDeadTemporaries(ns: TenantNamespace): void {
+    const sweep = (dir: string, pidOf: (name: string) => number | null) => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const n of names) {
+        const pid = pidOf(n);
+        if (pid !== null && pid !== process.pid && !processAlive(pid)) rmSync(join(dir, n), { force: true });
+      }
+    };
+    if (ns.ensureDir(ns.tmp, false)) {
+      sweep(ns.tmp, (n) => {
+        const m = TEMP_NAME.exec(n);
+        return m && m[1] === HOST_TAG ? Number(m[2]) : null;
+      });
+    }
+    // Lock temporaries carry no host tag: only a same-host pid can leave one behind
+    // (they exist for microseconds), and a pid that is alive here keeps it.
+    sweep(ns.dir, (n) => {
+      const m = LOCK_TEMP.exec(n);
+      return m ? Number(m[1]) : null;
+    });
+  }
+}
+
+function missingBlob(path: string) {
+  return integrityError('STORE_BLOB_MISSING', `blob ${path} is missing: the store is damaged; restore it from a backup or re-ingest the evidence`);
+}
+
+function fsyncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* some file systems refuse fsync on directories; the rename is still atomic */
+  }
+}

@@ -1,0 +1,105 @@
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, readSync, writevSync } from 'node:fs';
+import type { TenantNamespace } from './fs-namespace.js';
+import { storeIo } from './fs-namespace.js';
+
+/**
+ * The store's two logs (records.jsonl, audit.jsonl) are append-only JSON Lines. A line is
+ * committed once its newline is on disk; bytes after the last newline are an append in
+ * progress (a reader ignores them) or the remains of a crash (the next writer, holding the
+ * lock, cuts them off).
+ */
+export interface Committed {
+  bytes: Buffer;
+  /** Length of the incomplete tail after the last newline. */
+  torn: number;
+}
+
+export function readCommitted(ns: TenantNamespace, path: string): Committed | null {
+  const fd = ns.openFile(path, constants.O_RDONLY);
+  if (fd === null) return null;
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    const all = buf.subarray(0, off);
+    const end = all.lastIndexOf(0x0a) + 1;
+    return { bytes: all.subarray(0, end), torn: all.length - end };
+  } catch (e) {
+    throw storeIo(e, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last committed line (without its newline), reading only the end of the file. */
+export function readLastLine(ns: TenantNamespace, path: string): Buffer | null {
+  const fd = ns.openFile(path, constants.O_RDONLY);
+  if (fd === null) return null;
+  try {
+    const size = fstatSync(fd).size;
+    for (let want = 64 * 1024; ; want *= 4) {
+      const len = Math.min(want, size);
+      const buf = Buffer.allocUnsafe(len);
+      let off = 0;
+      while (off < len) {
+        const n = readSync(fd, buf, off, len - off, size - len + off);
+        if (n === 0) break;
+        off += n;
+      }
+      const end = buf.lastIndexOf(0x0a, off - 1);
+      if (end < 0) {
+        if (len === size) return null;
+        continue;
+      }
+      const start = buf.lastIndexOf(0x0a, end - 1) + 1;
+      if (start > 0 || len === size) return buf.subarray(start, end);
+    }
+  } catch (e) {
+    throw storeIo(e, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Append complete lines and make them durable before returning. */
+export function appendLines(ns: TenantNamespace, path: string, lines: readonly Buffer[]): void {
+  if (lines.length === 0) return;
+  const fd = ns.openFile(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT)!;
+  try {
+    for (let k = 0; k < lines.length; k += 512) {
+      const batch = lines.slice(k, k + 512);
+      const total = batch.reduce((n, b) => n + b.length, 0);
+      let written = writevSync(fd, batch as Buffer[]);
+      if (written !== total) {
+        // A short write on a regular file: finish the rest byte-exactly.
+        const rest = Buffer.concat(batch).subarray(written);
+        written = 0;
+        while (written < rest.length) written += writevSync(fd, [rest.subarray(written)]);
+      }
+    }
+    fsyncSync(fd);
+  } catch (e) {
+    throw storeIo(e, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Cut the file back to `length` bytes (only the lock holder does this). */
+export function truncateTo(ns: TenantNamespace, path: string, length: number): void {
+  const fd = ns.openFile(path, constants.O_WRONLY);
+  if (fd === null) return;
+  try {
+    ftruncateSync(fd, length);
+    fsyncSync(fd);
+  } catch (e) {
+    throw storeIo(e, path);
+  } finally {
+    closeSync(fd);
+  }
+}
