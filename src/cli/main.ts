@@ -34,9 +34,34 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--tenant <tenant>', 'the tenant this key may sign for')
     .requiredOption('--key <pubfile>', 'the public key (SPKI PEM)')
     .option('--comment <text>', 'a note stored with the key')
+    .option('--threshold <n>', 'distinct valid signers the tenant needs (a new tenant starts at 1; without it, unchanged)')
+    .option('--valid-from <time>', 'the key counts from this instant on (RFC 3339)')
+    .option('--valid-until <time>', 'the key counts up to this instant (RFC 3339)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  stella-evidence trust add --trust trust.json --tenant acme --key keys/acme-signer.pub\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  stella-evidence trust add --trust trust.json --tenant acme --key keys/acme-signer.pub\n' +
+        '  stella-evidence trust add --trust trust.json --tenant acme --key keys/acme-cosigner.pub --threshold 2 \\\n' +
+        '    --valid-from 2026-01-01T00:00:00Z --valid-until 2027-01-01T00:00:00Z\n',
+    )
     .action(async (o) => (await import('./trust.js')).trustAddCommand(o));
+  trust
+    .command('revoke')
+    .description('Revoke a key for every tenant, or only for one: its signatures no longer count, at any time.')
+    .requiredOption('--trust <file>', 'trust file (JSON)')
+    .requiredOption('--keyid <id>', 'the key id (SHA-256 of the SPKI DER, as trust list shows it)')
+    .option('--tenant <tenant>', 'revoke for this tenant only (default: every tenant)')
+    .option('--reason <text>', 'why, kept in the trust file and shown by verify and trust list')
+    .addHelpText('after', '\nExample:\n  stella-evidence trust revoke --trust trust.json --keyid 1b0b8b2b... --reason "laptop stolen"\n')
+    .action(async (o) => (await import('./trust.js')).trustRevokeCommand(o));
+  trust
+    .command('list')
+    .description("Show each tenant's threshold and keys with their state now: valid, not-yet-valid, expired or revoked.")
+    .requiredOption('--trust <file>', 'trust file (JSON)')
+    .option('--at <time>', 'show the states at this instant instead of now (RFC 3339)')
+    .option('--json', 'print the listing as JSON (schemas/trust-list.schema.json)')
+    .addHelpText('after', '\nExample:\n  stella-evidence trust list --trust trust.json\n')
+    .action(async (o) => (await import('./trust.js')).trustListCommand(o));
 
   program
     .command('export')
@@ -64,17 +89,56 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('<bundle>', 'bundle file (.tar or .tar.gz)')
     .requiredOption('--trust <file>', 'trust file: the only source of trusted keys')
     .option('--tenant <tenant>', 'the tenant you expect (default: the one the manifest names)')
+    .option('--at <time>', "evaluate key lifetimes at this instant (RFC 3339; default: the bundle's creation time)")
     .option('--json', 'print the report as JSON (schemas/verify-report.schema.json)')
     .addHelpText('after', '\nExample:\n  stella-evidence verify acme.tar --trust trust.json --tenant acme\n')
     .action(async (bundle, o) => setExit(await (await import('./verify.js')).verifyCommand(bundle, o)));
+
+  program
+    .command('extract')
+    .description('Verify a bundle like verify, then write each artifact under its logical name into a new or empty directory.')
+    .argument('<bundle>', 'bundle file (.tar or .tar.gz)')
+    .requiredOption('--trust <file>', 'trust file: the only source of trusted keys')
+    .requiredOption('--to <dir>', 'target directory: must not exist, or be empty; appears only when complete')
+    .option('--tenant <tenant>', 'the tenant you expect (default: the one the manifest names)')
+    .option('--at <time>', "evaluate key lifetimes at this instant (RFC 3339; default: the bundle's creation time)")
+    .addHelpText('after', '\nExample:\n  stella-evidence extract acme.tar --trust trust.json --tenant acme --to acme-evidence/\n')
+    .action(async (bundle, o) => setExit(await (await import('./extract.js')).extractCommand(bundle, o)));
+
+  program
+    .command('inspect')
+    .description('Show what a bundle claims (tenant, scope, signers, artifacts) without a trust file. Verifies nothing.')
+    .argument('<bundle>', 'bundle file (or a manifest.json or manifest.dsse.json)')
+    .option('--json', 'print the claims as JSON (schemas/inspect-report.schema.json)')
+    .addHelpText('after', '\nExample:\n  stella-evidence inspect acme.tar\n')
+    .action(async (bundle, o) => (await import('./inspect.js')).inspectCommand(bundle, o));
+
+  program
+    .command('sign')
+    .description("Co-sign an intact bundle: append one signature to its envelope; nothing else changes.")
+    .argument('<bundle>', 'bundle file (.tar or .tar.gz)')
+    .requiredOption('--key <keyfile>', 'Ed25519 private key (PKCS#8 PEM)')
+    .option('--out <file>', 'write the co-signed bundle here (default: replace BUNDLE atomically)')
+    .option('--force', 'replace an existing --out file')
+    .option('--passphrase-file <file>', 'passphrase of an encrypted key (or set STELLA_EVIDENCE_PASSPHRASE)')
+    .option('--json', 'print the result as JSON (schemas/sign-result.schema.json)')
+    .addHelpText('after', '\nExample:\n  stella-evidence sign acme.tar --key keys/acme-approver.key\n')
+    .action(async (bundle, o) => (await import('./sign.js')).signCommand(bundle, o));
 
   program
     .command('diff')
     .description('Compare the manifests of two bundles: added, removed, changed, renamed; tenant, scope and signer changes.')
     .argument('<a>', 'the earlier bundle, manifest.json or envelope')
     .argument('<b>', 'the later bundle, manifest.json or envelope')
+    .option('--trust <file>', 'verify both sides first against this trust file; refuse a side that does not verify')
+    .option('--tenant <tenant>', 'with --trust: the tenant both sides must belong to')
+    .option('--at <time>', 'with --trust: evaluate key lifetimes at this instant (RFC 3339)')
     .option('--json', 'print the differences as JSON (schemas/diff-report.schema.json)')
-    .addHelpText('after', '\nExample:\n  stella-evidence diff acme-2026-10-14.tar acme-2026-10-21.tar\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  stella-evidence diff acme-2026-10-14.tar acme-2026-10-21.tar\n' +
+        '  stella-evidence diff acme-2026-10-14.tar acme-2026-10-21.tar --trust trust.json --tenant acme\n',
+    )
     .action(async (a, b, o) => setExit(await (await import('./diff.js')).diffCommand(a, b, o)));
 
   const store = program.command('store').description("Keep each tenant's evidence in the embedded store: ingest it, list it, export a selection.");

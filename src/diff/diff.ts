@@ -1,6 +1,17 @@
 import type { Artifact, Statement } from '../manifest/statement.js';
 import { compareUtf8 } from '../bundle/layout.js';
-import type { DiffSide } from './load-side.js';
+
+/**
+ * One side as compared: its statement and, where known, its signers. Without a trust
+ * file the signers are the key ids the envelope claims; with one, the distinct keys whose
+ * signatures counted. null: not comparable (a bare manifest.json carries no signatures).
+ */
+export interface DiffInput {
+  path: string;
+  form: 'bundle' | 'manifest' | 'envelope';
+  statement: Statement;
+  signers: string[] | null;
+}
 
 export interface ChangedArtifact {
   name: string;
@@ -23,10 +34,22 @@ export interface ValueChange<T> {
   after: T;
 }
 
+export interface SideSummary {
+  form: 'bundle' | 'manifest' | 'envelope';
+  tenant: string;
+  createdAt: string;
+  /** Sorted distinct key ids; null when the side has no envelope. */
+  signers: string[] | null;
+}
+
 export interface DiffResult {
   /** Artifacts, tenant, scope or signers differ (exit 1). */
   different: boolean;
-  verified: false;
+  /** Both sides were verified against a trust file before they were compared. */
+  verified: boolean;
+  /** In words: what was verified, or that nothing was. */
+  notice: string;
+  sides: { a: SideSummary; b: SideSummary };
   summary: { added: number; removed: number; changed: number; renamed: number; metadata: number };
   added: Artifact[];
   removed: Artifact[];
@@ -35,7 +58,9 @@ export interface DiffResult {
   metadata: MetadataChange[];
   tenant: ValueChange<string> | null;
   scope: ValueChange<Record<string, string>> | null;
+  /** Null when the signers are the same or could not be compared (see signersCompared). */
   signers: { added: string[]; removed: string[] } | null;
+  signersCompared: boolean;
   createdAt: ValueChange<string> | null;
   exporter: ValueChange<string> | null;
 }
@@ -43,7 +68,7 @@ export interface DiffResult {
 const byName = (xs: readonly Artifact[]) => new Map(xs.map((a) => [a.name, a]));
 
 /** Compare two manifests. Pure: the same two sides always give the same result. */
-export function diffManifests(a: DiffSide, b: DiffSide): DiffResult {
+export function diffManifests(a: DiffInput, b: DiffInput, verification: { verified: boolean; notice: string }): DiffResult {
   const pa = a.statement.predicate;
   const pb = b.statement.predicate;
   const A = byName(pa.artifacts);
@@ -95,10 +120,11 @@ export function diffManifests(a: DiffSide, b: DiffSide): DiffResult {
   const scopeA = JSON.stringify(sorted(pa.scope));
   const scopeB = JSON.stringify(sorted(pb.scope));
   const scope = scopeA !== scopeB ? { before: sorted(pa.scope), after: sorted(pb.scope) } : null;
-  const sa = new Set(a.signatureKeyids);
-  const sb = new Set(b.signatureKeyids);
-  const sigAdded = [...sb].filter((k) => !sa.has(k)).sort();
-  const sigRemoved = [...sa].filter((k) => !sb.has(k)).sort();
+  const signersCompared = a.signers !== null && b.signers !== null;
+  const sa = new Set(a.signers ?? []);
+  const sb = new Set(b.signers ?? []);
+  const sigAdded = signersCompared ? [...sb].filter((k) => !sa.has(k)).sort() : [];
+  const sigRemoved = signersCompared ? [...sa].filter((k) => !sb.has(k)).sort() : [];
   const signers = sigAdded.length || sigRemoved.length ? { added: sigAdded, removed: sigRemoved } : null;
   const createdAt = pa.createdAt !== pb.createdAt ? { before: pa.createdAt, after: pb.createdAt } : null;
   const ea = exporterOf(a.statement);
@@ -107,7 +133,9 @@ export function diffManifests(a: DiffSide, b: DiffSide): DiffResult {
 
   const result: DiffResult = {
     different: false,
-    verified: false,
+    verified: verification.verified,
+    notice: verification.notice,
+    sides: { a: summary(a), b: summary(b) },
     summary: { added: onlyB.length, removed: onlyA.length, changed: changed.length, renamed: renamed.length, metadata: metadata.length },
     added: sortByName(onlyB),
     removed: sortByName(onlyA),
@@ -117,6 +145,7 @@ export function diffManifests(a: DiffSide, b: DiffSide): DiffResult {
     tenant,
     scope,
     signers,
+    signersCompared,
     createdAt,
     exporter,
   };
@@ -129,6 +158,11 @@ function sorted(o: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of Object.keys(o).sort()) if (o[k] !== undefined) out[k] = o[k]!;
   return out;
+}
+
+function summary(s: DiffInput): SideSummary {
+  const p = s.statement.predicate;
+  return { form: s.form, tenant: p.tenant, createdAt: p.createdAt, signers: s.signers === null ? null : [...new Set(s.signers)].sort() };
 }
 
 const exporterOf = (s: Statement) => `${s.predicate.exporter.name} ${s.predicate.exporter.version}`;

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { usageError } from '../errors.js';
+import { sha256Hex } from '../crypto/sha256.js';
 import { decodeBase64Strict, toEnvelope, type DsseEnvelope } from '../crypto/dsse.js';
 import { JsonSyntaxError, parseStrictJsonBytes } from '../json/strict-parse.js';
 import { schemaProblem } from '../manifest/schemas.js';
@@ -14,6 +15,10 @@ export interface DiffSide {
   statement: Statement;
   /** Key ids of the envelope's signatures (unverified), empty for a bare manifest. */
   signatureKeyids: string[];
+  /** SHA-256 of the manifest bytes (the envelope's payload for an envelope). */
+  manifestSha256: string;
+  /** The envelope with its decoded payload; null for a bare manifest. */
+  envelope: { envelope: DsseEnvelope; payload: Buffer } | null;
 }
 
 const METADATA_LIMIT = 96 * 1024 * 1024;
@@ -55,9 +60,17 @@ function fromJson(path: string, bytes: Buffer): DiffSide {
   const doc = parse(path, bytes);
   if (typeof doc === 'object' && doc !== null && 'payloadType' in doc) {
     const env = envelopeOf(path, doc);
-    return { path, form: 'envelope', statement: statementOf(path, parse(path, payloadOf(path, env))), signatureKeyids: env.signatures.map((s) => s.keyid) };
+    const payload = payloadOf(path, env);
+    return {
+      path,
+      form: 'envelope',
+      statement: statementOf(path, parse(path, payload)),
+      signatureKeyids: env.signatures.map((s) => s.keyid),
+      manifestSha256: sha256Hex(payload),
+      envelope: { envelope: env, payload },
+    };
   }
-  return { path, form: 'manifest', statement: statementOf(path, doc), signatureKeyids: [] };
+  return { path, form: 'manifest', statement: statementOf(path, doc), signatureKeyids: [], manifestSha256: sha256Hex(bytes), envelope: null };
 }
 
 async function fromBundle(path: string): Promise<DiffSide> {
@@ -86,9 +99,16 @@ async function fromBundle(path: string): Promise<DiffSide> {
   }
   const manifest = found.get(MANIFEST);
   if (!manifest) throw usageError('DIFF_INPUT', `${path} has no ${MANIFEST}`);
-  const env = found.get(ENVELOPE);
-  const keyids = env ? envelopeOf(path, parse(path, env)).signatures.map((s) => s.keyid) : [];
-  return { path, form: 'bundle', statement: statementOf(path, parse(path, manifest)), signatureKeyids: keyids };
+  const envBytes = found.get(ENVELOPE);
+  const env = envBytes ? envelopeOf(path, parse(path, envBytes)) : null;
+  return {
+    path,
+    form: 'bundle',
+    statement: statementOf(path, parse(path, manifest)),
+    signatureKeyids: env ? env.signatures.map((s) => s.keyid) : [],
+    manifestSha256: sha256Hex(manifest),
+    envelope: env ? { envelope: env, payload: payloadOf(path, env) } : null,
+  };
 }
 
 function parse(path: string, bytes: Buffer): unknown {

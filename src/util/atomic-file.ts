@@ -14,12 +14,21 @@ const inFlight = new Set<string>();
 export function removeInFlightTemporaries(): void {
   for (const p of inFlight) {
     try {
-      unlinkSync(p);
+      rmSync(p, { recursive: true, force: true });
     } catch {
       /* already gone */
     }
   }
   inFlight.clear();
+}
+
+/** Register a temporary file or staging directory for removal on a signal. */
+export function trackTemporary(path: string): void {
+  inFlight.add(path);
+}
+
+export function untrackTemporary(path: string): void {
+  inFlight.delete(path);
 }
 
 export class AtomicFile {

@@ -1,0 +1,28 @@
+import { extractBundle } from '../extract/extract.js';
+import { loadTrustFile } from '../trust/trust-file.js';
+import { requireTenantId } from '../util/tenant.js';
+import { parseRfc3339 } from '../util/time.js';
+import { humanBytes, out } from './io.js';
+import { printVerifyReport, reportFailure } from './verify.js';
+
+export interface ExtractFlags {
+  trust: string;
+  to: string;
+  tenant?: string;
+  at?: string;
+}
+
+export async function extractCommand(bundle: string, o: ExtractFlags): Promise<number> {
+  const tenant = o.tenant === undefined ? undefined : requireTenantId(o.tenant);
+  const at = o.at === undefined ? undefined : parseRfc3339(o.at, '--at');
+  const trust = loadTrustFile(o.trust);
+  const r = await extractBundle({ bundle, trust, tenant, at, to: o.to });
+  printVerifyReport(r.report);
+  if (!r.extracted) {
+    reportFailure('verification failed, nothing was extracted', r.report);
+    return r.report.exitCode;
+  }
+  const x = r.extracted;
+  out(`extracted ${x.files} artifact(s), ${humanBytes(x.bytes)}, into ${x.to} under their logical names`);
+  return 0;
+}
