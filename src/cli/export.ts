@@ -2,7 +2,11 @@ import { usageError } from '../errors.js';
 import { parsePrivateKeyPem } from '../crypto/keys.js';
 import { exportBundle, isGzipName } from '../export/export.js';
 import { resolveCreatedAt } from '../util/time.js';
-import { parseScopeArgs, requireTenantId } from '../util/tenant.js';
+import { parseScopeArgs } from '../util/tenant.js';
+import { narrowScope } from '../authority/abac.js';
+import { authorize } from '../authority/context.js';
+import { authorizationOf, describeAuthorization } from '../authority/record.js';
+import { SCOPE } from '../authority/scopes.js';
 import { humanBytes, out, passphraseFrom, printJson, readTextFile } from './io.js';
 
 export interface ExportFlags {
@@ -16,6 +20,9 @@ export interface ExportFlags {
   passphraseFile?: string;
   compressionLevel?: string;
   json?: boolean;
+  token?: string;
+  config?: string;
+  authorityJwks?: string;
 }
 
 export async function exportCommand(paths: string[], o: ExportFlags): Promise<void> {
@@ -23,9 +30,20 @@ export async function exportCommand(paths: string[], o: ExportFlags): Promise<vo
   if (tenants.length > 1) {
     throw usageError('TENANT_MULTIPLE', `--tenant given ${tenants.length} times (${tenants.join(', ')}): an export holds exactly one tenant`);
   }
-  const tenant = requireTenantId(tenants[0]);
+  const scopeArgs = parseScopeArgs(o.scope ?? []);
+  const auth = await authorize({
+    token: o.token,
+    config: o.config,
+    authorityJwks: o.authorityJwks,
+    tenants,
+    scopes: [SCOPE.export],
+    env: process.env,
+  });
+  const tenant = auth.tenant;
   if (!o.key?.length) throw usageError('KEY_REQUIRED', 'no signing key given: pass --key KEYFILE');
-  const scope = parseScopeArgs(o.scope ?? []);
+  // Loose files take the bundle's sub-scope, so an ABAC-bound token labels them with its value.
+  const scope = narrowScope(auth.abac, scopeArgs);
+  const authorization = authorizationOf(auth);
   const createdAt = resolveCreatedAt(o.createdAt, process.env);
   let gzipLevel: number | undefined;
   if (o.compressionLevel !== undefined) {
@@ -45,6 +63,7 @@ export async function exportCommand(paths: string[], o: ExportFlags): Promise<vo
     force: !!o.force,
     followSymlinks: !!o.followSymlinks,
     gzipLevel,
+    authorization,
   });
   if (o.json) printJson(r);
   else {
@@ -54,5 +73,6 @@ export async function exportCommand(paths: string[], o: ExportFlags): Promise<vo
     out(`  artifacts  ${r.artifacts} (${r.blobs} distinct blobs, ${humanBytes(r.bytes)})`);
     out(`  manifest   sha256:${r.manifestSha256}`);
     for (const s of r.signers) out(`  signed by  ${s}`);
+    out(`  authority  ${describeAuthorization(authorization)}`);
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, StellaError } from '../errors.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { withAuthorityOptions } from './auth-options.js';
 
 /**
  * The CLI layer only parses flags, calls the library and maps errors to exit codes.
@@ -63,11 +64,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', '\nExample:\n  stella-evidence trust list --trust trust.json\n')
     .action(async (o) => (await import('./trust.js')).trustListCommand(o));
 
-  program
-    .command('export')
+  withAuthorityOptions(program.command('export'))
     .description("Bundle one tenant's evidence files into a signed, content-addressed, deterministic bundle.")
     .argument('<path...>', 'files and directories to export (directories are walked recursively)')
-    .addOption(new Option('--tenant <tenant>', 'the tenant the evidence belongs to (required)').argParser(collect))
+    .addOption(new Option('--tenant <tenant>', 'the tenant the evidence belongs to (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
     .addOption(new Option('--key <keyfile>', 'Ed25519 private key (PKCS#8 PEM); repeat to co-sign').argParser(collect))
     .requiredOption('--out <file>', 'bundle to write (.tar, or .tar.gz/.tgz for gzip)')
     .option('--created-at <time>', 'creation time, RFC 3339 (default: SOURCE_DATE_EPOCH, else now)')

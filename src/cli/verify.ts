@@ -4,6 +4,7 @@ import { parseRfc3339 } from '../util/time.js';
 import { verifyBundle } from '../verify/verifier.js';
 import { decisiveFailure, type VerifyReport } from '../verify/report.js';
 import { out, printJson } from './io.js';
+import { describeAuthorization } from '../authority/record.js';
 
 export const NEXT_STEP: Record<string, string> = {
   integrity: 'the bundle is damaged or was altered: obtain a fresh copy from the exporter',
@@ -37,6 +38,7 @@ export function reportFailure(what: string, r: VerifyReport): void {
 
 export function printVerifyReport(r: VerifyReport): void {
   for (const c of r.checks) out(`${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(10)}  ${c.message}`);
+  if (r.tenant !== null) out(`      authority   ${describeAuthorization(r.authorization)}`);
   for (const s of r.signers) {
     const id = s.keyid || '(no keyid)';
     out(s.status === 'valid' ? `      signed by   ${id}` : `      ignored     ${id}  [${s.status}] ${s.reason ?? ''}`);

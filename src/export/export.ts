@@ -19,6 +19,7 @@ import {
   type Artifact,
   type Statement,
 } from '../manifest/statement.js';
+import type { Authorization } from '../authority/record.js';
 import { collectInputs, type InputFile } from './collect.js';
 import { readHashed } from './read-file.js';
 
@@ -33,6 +34,8 @@ export interface ExportOptions {
   followSymlinks?: boolean;
   /** undefined: decide by the output name (.tar.gz/.tgz compresses). */
   gzipLevel?: number | undefined;
+  /** Recorded in the signed predicate; omitted, the manifest says nothing about authorization. */
+  authorization?: Authorization | undefined;
 }
 
 export interface ExportResult {
@@ -91,6 +94,7 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
       exporter: { name: TOOL_NAME, version: TOOL_VERSION },
       artifacts,
       totals: computeTotals(artifacts),
+      ...(opts.authorization ? { authorization: opts.authorization } : {}),
     },
   };
   const manifest = canonicalBytes(statement);

@@ -1,3 +1,4 @@
+import type { Authorization } from '../authority/record.js';
 import type { Scope } from '../util/tenant.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -28,6 +29,8 @@ export interface EvidencePredicate {
   exporter: { name: string; version: string };
   artifacts: Artifact[];
   totals: Totals;
+  /** Who authorized the export: the Authority token's identity, or that none was presented. */
+  authorization?: Authorization;
 }
 
 export interface Statement {

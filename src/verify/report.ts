@@ -1,4 +1,5 @@
 import { exitCodeFor, type Category } from '../errors.js';
+import type { Authorization } from '../authority/record.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
@@ -35,6 +36,8 @@ export interface VerifyReport {
   manifestSha256: string | null;
   artifacts: number | null;
   threshold: number | null;
+  /** What the signed manifest records about who authorized the export (null: not readable or not recorded). */
+  authorization: Authorization | null;
   /** The instant key lifetimes were evaluated at: --at, else the bundle's creation time. */
   evaluatedAt: string | null;
   signers: SignerResult[];

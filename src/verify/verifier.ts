@@ -20,6 +20,7 @@ import type { TrustStore } from '../trust/trust-file.js';
 import { finishReport, type CheckResult, type SignerResult, type VerifyReport } from './report.js';
 import { evaluateSignatures } from './signatures.js';
 import type { Category } from '../errors.js';
+import type { Authorization } from '../authority/record.js';
 
 export interface VerifyOptions {
   bundle: string;
@@ -105,6 +106,7 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
     manifestSha256: null as string | null,
     artifacts: null as number | null,
     threshold: null as number | null,
+    authorization: null as Authorization | null,
     evaluatedAt: null as string | null,
     signers: [] as SignerResult[],
     checks,
@@ -224,6 +226,7 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
     base.tenant = statement.predicate.tenant;
     base.createdAt = statement.predicate.createdAt;
     base.artifacts = statement.predicate.artifacts.length;
+    base.authorization = statement.predicate.authorization ?? null;
     base.manifestSha256 = sha256Hex(stmtBytes!);
   }
 

@@ -1,0 +1,310 @@
+/**
+ * Authority tokens end to end through the CLI: a key set and tokens made by the test
+ * itself, every refusal checked for its exit code, its one-line message naming the check,
+ * and for leaving nothing behind.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVIDENCE, expectCleanFailure, exportArgs, KEYS, runCli, type CliResult } from './helpers/cli.js';
+import { writeTrustFile } from './helpers/keys.js';
+import { expectSchema } from './helpers/schema.js';
+import { entry, readBundle, readManifest } from './helpers/tar.js';
+import { AUDIENCE, ISSUER, makeAuthority, nowSeconds, type TestAuthority } from './helpers/authority.js';
+import { removeTempDirs, tempDir } from './helpers/tmp.js';
+
+const ACME = join(EVIDENCE, 'acme');
+
+let dir: string;
+let auth: TestAuthority;
+let config: string;
+let emptyXdg: string;
+let trust: string;
+let n = 0;
+
+beforeAll(async () => {
+  dir = tempDir('se-authority-e2e-');
+  auth = await makeAuthority(dir);
+  config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ authority: { jwks: auth.jwksPath, issuer: ISSUER, audience: AUDIENCE } }));
+  emptyXdg = join(dir, 'xdg-empty');
+  mkdirSync(emptyXdg);
+  trust = writeTrustFile(join(dir, 'trust.json'), { acme: [KEYS.acme.pub], globex: [KEYS.globex.pub] });
+});
+afterAll(removeTempDirs);
+
+/** The environment of every run: no ambient token, tenant or config leaks in from the host. */
+const baseEnv = (over: Record<string, string | undefined> = {}) => ({
+  STELLAOPS_TOKEN: undefined,
+  STELLAOPS_TENANT: undefined,
+  STELLA_EVIDENCE_CONFIG: undefined,
+  STELLA_EVIDENCE_ACTOR: undefined,
+  XDG_CONFIG_HOME: emptyXdg,
+  ...over,
+});
+
+interface Run {
+  r: CliResult;
+  out: string;
+}
+
+/** Export the acme fixtures with the given token (written to a file) and extra flags. */
+async function exportWith(jwt: string | null, opts: { tenant?: string | null; extra?: string[]; env?: Record<string, string | undefined>; config?: string | null } = {}): Promise<Run> {
+  const out = join(dir, `out-${n++}.tar`);
+  const extra = [...(opts.extra ?? [])];
+  if (jwt !== null) extra.push('--token', auth.tokenFile('tok', jwt));
+  const cfg = opts.config === undefined ? config : opts.config;
+  if (cfg !== null) extra.push('--config', cfg);
+  const r = runCli(exportArgs({ out, inputs: [ACME], tenant: opts.tenant === undefined ? null : opts.tenant, extra }), { env: baseEnv(opts.env) });
+  return { r, out };
+}
+
+/** A refused export: exit code, one line naming the check, no bundle, and the token never echoed. */
+function expectRefused(run: Run, code: number, mentions: RegExp, jwt?: string): void {
+  expectCleanFailure(run.r, code, mentions);
+  expect(existsSync(run.out), 'no output may be written').toBe(false);
+  if (jwt) {
+    for (const part of jwt.split('.').filter((p) => p.length > 8)) expect(run.r.stdout + run.r.stderr).not.toContain(part);
+  }
+}
+
+describe('export with a valid token', () => {
+  it.each(['ed', 'ec', 'rsa'] as const)('%s: the tenant comes from the token and the manifest records who, never the token', async (key) => {
+    const jwt = await auth.mint({ key, claims: { jti: `jti-${key}` } });
+    const run = await exportWith(jwt);
+    expect(run.r.status, run.r.stderr).toBe(0);
+    const m = await readManifest(run.out);
+    expect(m.predicate.tenant).toBe('acme');
+    expect((m.predicate as Record<string, unknown>).authorization).toEqual({
+      token: true,
+      issuer: ISSUER,
+      subject: 'alice@acme',
+      jti: `jti-${key}`,
+      scopes: ['export:run'],
+    });
+    const everything = Buffer.concat((await readBundle(run.out)).map((e) => e.data)).toString('latin1');
+    for (const part of jwt.split('.')) expect(everything).not.toContain(part);
+    expect(run.r.stdout).toContain('token of alice@acme');
+  });
+
+  it('verify reports the authorization, in JSON and for people', async () => {
+    const run = await exportWith(await auth.mint({ claims: { jti: 'jti-verify' } }), { tenant: 'acme' });
+    expect(run.r.status, run.r.stderr).toBe(0);
+    const v = runCli(['verify', run.out, '--trust', trust, '--tenant', 'acme', '--json']);
+    expect(v.status, v.stderr).toBe(0);
+    const report = JSON.parse(v.stdout) as Record<string, unknown>;
+    expectSchema('verify-report', report);
+    expect(report.authorization).toEqual({ token: true, issuer: ISSUER, subject: 'alice@acme', jti: 'jti-verify', scopes: ['export:run'] });
+    const human = runCli(['verify', run.out, '--trust', trust]);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/authority\s+token of alice@acme \(issuer https:\/\/authority\.stella-ops\.test, token id jti-verify\), scopes export:run/);
+  });
+
+  it('reads the token from STELLAOPS_TOKEN and the header tenant from STELLAOPS_TENANT', async () => {
+    const jwt = await auth.mint();
+    const run = await exportWith(null, { env: { STELLAOPS_TOKEN: jwt, STELLAOPS_TENANT: 'acme' } });
+    expect(run.r.status, run.r.stderr).toBe(0);
+    expect((await readManifest(run.out)).predicate).toMatchObject({ tenant: 'acme', authorization: { token: true } });
+  });
+
+  it('the same token and inputs export the same bytes twice', async () => {
+    const jwt = await auth.mint();
+    const a = await exportWith(jwt);
+    const b = await exportWith(jwt);
+    expect(a.r.status, a.r.stderr).toBe(0);
+    expect(readFileSync(a.out).equals(readFileSync(b.out))).toBe(true);
+  });
+
+  it('the manifest with a token matches the manifest schema', async () => {
+    const run = await exportWith(await auth.mint({ claims: { jti: undefined, iss: ISSUER } }));
+    expect(run.r.status, run.r.stderr).toBe(0);
+    const m = JSON.parse(entry(await readBundle(run.out), 'manifest.json').data.toString('utf8')) as Record<string, unknown>;
+    expectSchema('manifest', m);
+    expect((m.predicate as Record<string, unknown>).authorization).toMatchObject({ token: true, jti: null });
+  });
+});
+
+describe('export without a token', () => {
+  it('works with --tenant and records that no token was presented; verify says so', async () => {
+    const run = await exportWith(null, { tenant: 'acme' });
+    expect(run.r.status, run.r.stderr).toBe(0);
+    expect((await readManifest(run.out)).predicate).toMatchObject({ tenant: 'acme', authorization: { token: false } });
+    const v = runCli(['verify', run.out, '--trust', trust, '--json']);
+    expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, authorization: { token: false } });
+    expect(runCli(['verify', run.out, '--trust', trust]).stdout).toMatch(/authority\s+no token was presented/);
+  });
+
+  it('takes the tenant from STELLAOPS_TENANT', async () => {
+    const run = await exportWith(null, { env: { STELLAOPS_TENANT: 'globex' } });
+    expect(run.r.status, run.r.stderr).toBe(0);
+    expect((await readManifest(run.out)).predicate.tenant).toBe('globex');
+  });
+
+  it('with neither a token nor a tenant there is no fallback tenant (exit 2)', async () => {
+    expectRefused(await exportWith(null), 2, /no tenant given/);
+  });
+
+  it('is refused when the config requires a token', async () => {
+    const strict = join(dir, 'strict.json');
+    writeFileSync(strict, JSON.stringify({ authority: { jwks: auth.jwksPath }, requireToken: true }));
+    expectRefused(await exportWith(null, { tenant: 'acme', config: strict }), 4, /requires an Authority token/);
+    const ok = await exportWith(await auth.mint(), { config: strict });
+    expect(ok.r.status, ok.r.stderr).toBe(0);
+  });
+});
+
+describe('every failed check is refused with exit 4 and names the check', () => {
+  const now = nowSeconds;
+
+  it('expired', async () => {
+    const jwt = await auth.mint({ claims: { iat: now() - 7200, exp: now() - 3600 } });
+    expectRefused(await exportWith(jwt), 4, /expiry check failed: the token expired at/, jwt);
+  });
+
+  it('not yet valid', async () => {
+    const jwt = await auth.mint({ claims: { nbf: now() + 3600 } });
+    expectRefused(await exportWith(jwt), 4, /not-before check failed/, jwt);
+  });
+
+  it('wrong issuer', async () => {
+    const jwt = await auth.mint({ claims: { iss: 'https://rogue.example' } });
+    expectRefused(await exportWith(jwt), 4, /issuer check failed: .*rogue\.example/, jwt);
+  });
+
+  it('wrong audience', async () => {
+    const jwt = await auth.mint({ claims: { aud: 'billing' } });
+    expectRefused(await exportWith(jwt), 4, /audience check failed/, jwt);
+  });
+
+  it('wrong tenant: --tenant or STELLAOPS_TENANT naming another tenant than the token', async () => {
+    const jwt = await auth.mint({ claims: { 'stellaops:tenant': 'globex' } });
+    expectRefused(await exportWith(jwt, { tenant: 'acme' }), 4, /tenant mismatch.*tenant globex.*--tenant names acme/, jwt);
+    expectRefused(await exportWith(jwt, { env: { STELLAOPS_TENANT: 'acme' } }), 4, /tenant mismatch.*STELLAOPS_TENANT names acme/, jwt);
+    // Without the header, the token's tenant is the one exported: globex, never acme.
+    const run = await exportWith(jwt);
+    expect(run.r.status, run.r.stderr).toBe(0);
+    const m = await readManifest(run.out);
+    expect(m.predicate.tenant).toBe('globex');
+    expect(m.predicate.artifacts.every((a) => a.tenant === 'globex')).toBe(true);
+  });
+
+  it('missing scope', async () => {
+    const jwt = await auth.mint({ claims: { scope: 'evidence:read evidence:write' } });
+    expectRefused(await exportWith(jwt), 4, /scope check failed: the token lacks the scope export:run/, jwt);
+  });
+
+  it('signed by an unknown key', async () => {
+    const jwt = await auth.mint({ key: 'rogue' });
+    expectRefused(await exportWith(jwt), 4, /signing key check failed: no key in the Authority JWKS/, jwt);
+  });
+
+  it('signed by an unknown key that claims a published kid', async () => {
+    const jwt = await auth.mint({ key: 'rogue', kid: auth.keys.ed.kid });
+    expectRefused(await exportWith(jwt), 4, /signature check failed/, jwt);
+  });
+
+  it('alg none', async () => {
+    const jwt = auth.unsigned();
+    expectRefused(await exportWith(jwt), 4, /algorithm check failed: the token uses "none"/);
+  });
+
+  it('HMAC with the public key as the secret', async () => {
+    const jwt = await auth.hmacWithPublicKey();
+    expectRefused(await exportWith(jwt), 4, /algorithm check failed: the token uses "HS256"/, jwt);
+  });
+
+  it('tampered payload', async () => {
+    const jwt = await auth.tampered({ 'stellaops:tenant': 'globex' });
+    expectRefused(await exportWith(jwt, { tenant: 'globex' }), 4, /signature check failed/, jwt);
+  });
+
+  it('no exp claim', async () => {
+    const jwt = await auth.mint({ claims: { exp: undefined } });
+    expectRefused(await exportWith(jwt), 4, /expiry check failed: the token has no exp claim/, jwt);
+  });
+});
+
+describe('ABAC claims narrow an export', () => {
+  it("labels the bundle with the token's value when no --scope is given", async () => {
+    const run = await exportWith(await auth.mint({ claims: { 'stellaops:environment': 'prod' } }), { extra: ['--scope', 'project=payments'] });
+    expect(run.r.status, run.r.stderr).toBe(0);
+    expect((await readManifest(run.out)).predicate.scope).toEqual({ environment: 'prod', project: 'payments' });
+  });
+
+  it('accepts a --scope equal to the claim and refuses one that contradicts it', async () => {
+    const jwt = await auth.mint({ claims: { 'stellaops:environment': 'prod' } });
+    const same = await exportWith(jwt, { extra: ['--scope', 'environment=prod'] });
+    expect(same.r.status, same.r.stderr).toBe(0);
+    expectRefused(await exportWith(jwt, { extra: ['--scope', 'environment=dev'] }), 4, /ABAC check failed: .*stellaops:environment.*environment=dev/, jwt);
+  });
+});
+
+describe('configuration and input errors are exit 2', () => {
+  it('a token that is not a JWT', async () => {
+    expectRefused(await exportWith('this-is-not-a-jwt'), 2, /is not a JWT/);
+  });
+
+  it('a token file that does not exist', async () => {
+    const out = join(dir, `out-${n++}.tar`);
+    const r = runCli(exportArgs({ out, inputs: [ACME], tenant: null, extra: ['--token', join(dir, 'missing.jwt'), '--config', config] }), { env: baseEnv() });
+    expectRefused({ r, out }, 2, /token file .*missing\.jwt does not exist/);
+  });
+
+  it('a JWKS file that is not JSON or does not exist', async () => {
+    const jwt = await auth.mint();
+    const broken = join(dir, 'broken.jwks');
+    writeFileSync(broken, '{"keys": [');
+    expectRefused(await exportWith(jwt, { extra: ['--authority-jwks', broken] }), 2, /invalid Authority JWKS file .*broken\.jwks/);
+    expectRefused(await exportWith(jwt, { extra: ['--authority-jwks', join(dir, 'nope.jwks')] }), 2, /Authority JWKS file .*nope\.jwks does not exist/);
+  });
+
+  it('a config file that is not valid', async () => {
+    const bad = join(dir, 'bad-config.json');
+    writeFileSync(bad, '{"authority": {"jwks": "a", "jwks": "b"}}');
+    expectRefused(await exportWith(null, { tenant: 'acme', config: bad }), 2, /invalid config file .*duplicate key/);
+  });
+
+  it('a token but no key set configured', async () => {
+    const bare = join(dir, 'bare.json');
+    writeFileSync(bare, '{}');
+    expectRefused(await exportWith(await auth.mint(), { config: bare }), 2, /no Authority key set is configured/);
+  });
+});
+
+describe('where the configuration comes from', () => {
+  it('--authority-jwks overrides authority.jwks of the config', async () => {
+    const other = await makeAuthority(tempDir('se-authority-other-'));
+    const theirs = await other.mint();
+    expectRefused(await exportWith(theirs), 4, /signature check failed/);
+    const run = await exportWith(theirs, { extra: ['--authority-jwks', other.jwksPath] });
+    expect(run.r.status, run.r.stderr).toBe(0);
+  });
+
+  it('STELLA_EVIDENCE_CONFIG, then $XDG_CONFIG_HOME/stella-evidence/config.json', async () => {
+    const jwt = await auth.mint({ claims: { iss: 'https://other-issuer.example' } });
+    const viaEnv = await exportWith(jwt, { config: null, env: { STELLA_EVIDENCE_CONFIG: config } });
+    expectRefused(viaEnv, 4, /issuer check failed/);
+    const xdg = join(dir, 'xdg');
+    mkdirSync(join(xdg, 'stella-evidence'), { recursive: true });
+    writeFileSync(join(xdg, 'stella-evidence', 'config.json'), JSON.stringify({ authority: { jwks: auth.jwksPath, issuer: ISSUER } }));
+    expectRefused(await exportWith(jwt, { config: null, env: { XDG_CONFIG_HOME: xdg } }), 4, /issuer check failed/);
+    const good = await exportWith(await auth.mint(), { config: null, env: { XDG_CONFIG_HOME: xdg } });
+    expect(good.r.status, good.r.stderr).toBe(0);
+  });
+
+  it('a relative jwks path in the config is relative to the config file', async () => {
+    const sub = join(dir, 'rel');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'keys.jwks'), JSON.stringify(auth.jwks));
+    const cfg = join(sub, 'config.json');
+    writeFileSync(cfg, JSON.stringify({ authority: { jwks: 'keys.jwks' } }));
+    const run = await exportWith(await auth.mint(), { config: cfg });
+    expect(run.r.status, run.r.stderr).toBe(0);
+  });
+
+  it('export --help documents the token options', () => {
+    const r = runCli(['export', '--help']);
+    expect(r.status).toBe(0);
+    for (const flag of ['--token <file>', '--config <file>', '--authority-jwks <file>']) expect(r.stdout).toContain(flag);
+  });
+});
