@@ -2,20 +2,20 @@ import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { StellaError, tenantError, usageError } from '../errors.js';
 import { classify, CLASSIFY_MAX_BYTES } from '../evidence/classify.js';
-import { collectInputs } from '../export/collect.js';
+import { collectInputs, type InputFile } from '../export/collect.js';
 import type { Scope } from '../util/tenant.js';
 import type { AuditContext, EvidenceStore, PutOutcome, RecordDraft } from './store.js';
 
 export interface IngestOptions {
   store: EvidenceStore;
   tenant: string;
-  paths: readonly string[];
+  /** From planIngest: walked and named before the store is opened or created. */
+  files: readonly InputFile[];
   /** Overrides the kind recognised from the content. */
   kind?: string | undefined;
   labels: Record<string, string>;
   scope: Scope;
   ctx: AuditContext;
-  followSymlinks?: boolean;
   /** The store's directory when it is on this file system: inputs inside it are refused. */
   storeRoot?: string | undefined;
   /** Files committed together; a long ingest commits as it goes, so a crash loses little. */
@@ -34,8 +34,12 @@ export interface IngestResult {
  * each file once while storing it (the digest comes from the bytes stored, not a second
  * read), recognise its format by content, and commit the records in batches.
  */
+export function planIngest(paths: readonly string[], followSymlinks: boolean): InputFile[] {
+  return collectInputs(paths, { followSymlinks });
+}
+
 export async function ingest(o: IngestOptions): Promise<IngestResult> {
-  const files = collectInputs(o.paths, { followSymlinks: o.followSymlinks ?? false });
+  const files = o.files;
   if (o.storeRoot !== undefined) refuseInputsInsideStore(files.map((f) => f.path), o.storeRoot);
   const batchSize = o.batchSize ?? 256;
   const outcomes: PutOutcome[] = [];
