@@ -3,6 +3,7 @@
  * validly signed but says whatever the test needs (hostile artifact names, several
  * signatures), and read archives entry by entry or block by block.
  */
+import { createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -15,6 +16,10 @@ import { sha256Hex } from '../../src/crypto/sha256.js';
 import { computeTotals, PREDICATE_TYPE, STATEMENT_TYPE, type Artifact, type Statement } from '../../src/manifest/statement.js';
 
 export const loadKey = (file: string): SigningKey => parsePrivateKeyPem(readFileSync(file, 'utf8'), file);
+
+/** SPKI DER of a PEM public key, as a trust file stores it (base64), via node:crypto. */
+export const spkiBase64 = (pemFile: string): string =>
+  createPublicKey(readFileSync(pemFile, 'utf8')).export({ type: 'spki', format: 'der' }).toString('base64');
 
 export interface CraftArtifact {
   name: string;
