@@ -308,3 +308,106 @@ describe('where the configuration comes from', () => {
     for (const flag of ['--token <file>', '--config <file>', '--authority-jwks <file>']) expect(r.stdout).toContain(flag);
   });
 });
+
+describe('store and audit commands take the same token', () => {
+  let store: string;
+  let files: string;
+  beforeAll(() => {
+    store = join(dir, 'store');
+    files = join(dir, 'ingest');
+    for (const env of ['prod', 'dev', 'none']) {
+      mkdirSync(join(files, env), { recursive: true });
+      writeFileSync(join(files, env, `${env}.txt`), `evidence for ${env}\n`);
+    }
+  });
+
+  const inStore = async (args: string[], jwt: string | null, env: Record<string, string | undefined> = {}, cfg = config): Promise<CliResult> => {
+    const extra = ['--store', store, '--config', cfg];
+    if (jwt !== null) extra.push('--token', auth.tokenFile('store', jwt));
+    return runCli([...args, ...extra], { env: baseEnv({ STELLA_EVIDENCE_STORE: undefined, XDG_DATA_HOME: undefined, ...env }) });
+  };
+  const must = (r: CliResult): CliResult => {
+    expect(r.status, r.stderr).toBe(0);
+    return r;
+  };
+  interface Listed {
+    records: Array<{ name: string; scope: Record<string, string> }>;
+    selection: { selectors: Record<string, string[]> };
+  }
+  interface Events {
+    events: Array<{ type: string; actor: string; authorization?: unknown }>;
+  }
+
+  it('store add: the actor is the token subject and every event records the authorization', async () => {
+    const jwt = await auth.mint({ claims: { scope: 'evidence:write', jti: 'ingest-1' } });
+    must(await inStore(['store', 'add', '--scope', 'environment=prod', join(files, 'prod')], jwt));
+    must(await inStore(['store', 'add', '--tenant', 'acme', '--actor', 'bob', '--scope', 'environment=dev', join(files, 'dev')], null));
+    must(await inStore(['store', 'add', '--tenant', 'acme', '--actor', 'alice@acme', join(files, 'none')], jwt));
+    const reader = await auth.mint({ claims: { scope: 'audit:read' } });
+    const events = JSON.parse(must(await inStore(['audit', 'list', '--json'], reader)).stdout) as Events;
+    expectSchema('audit-event', events.events[0]);
+    expect(events.events.map((e) => [e.actor, e.authorization])).toEqual([
+      ['alice@acme', { token: true, issuer: ISSUER, subject: 'alice@acme', jti: 'ingest-1', scopes: ['evidence:write'] }],
+      ['bob', { token: false }],
+      ['alice@acme', { token: true, issuer: ISSUER, subject: 'alice@acme', jti: 'ingest-1', scopes: ['evidence:write'] }],
+    ]);
+    const v = must(await inStore(['audit', 'verify', '--json'], reader));
+    expect(JSON.parse(v.stdout)).toMatchObject({ verified: true });
+  });
+
+  it('store add: wrong scope, wrong tenant, another --actor and a contradicting --scope are refused', async () => {
+    const reader = await auth.mint({ claims: { scope: 'evidence:read export:run' } });
+    expectCleanFailure(await inStore(['store', 'add', join(files, 'prod')], reader), 4, /lacks the scope evidence:write \(to ingest evidence\)/);
+    const writer = await auth.mint({ claims: { scope: 'evidence:write' } });
+    expectCleanFailure(await inStore(['store', 'add', '--tenant', 'globex', join(files, 'prod')], writer), 4, /tenant mismatch/);
+    expectCleanFailure(await inStore(['store', 'add', '--actor', 'mallory', join(files, 'prod')], writer), 4, /actor check failed/);
+    const prodOnly = await auth.mint({ claims: { scope: 'evidence:write', 'stellaops:environment': 'prod' } });
+    expectCleanFailure(await inStore(['store', 'add', '--scope', 'environment=dev', join(files, 'dev')], prodOnly), 4, /ABAC check failed/);
+    const reader2 = await auth.mint({ claims: { scope: 'evidence:read' } });
+    const listed = JSON.parse(must(await inStore(['store', 'list', '--json'], reader2)).stdout) as Listed;
+    expect(listed.records.map((r) => r.name).sort()).toEqual(['dev.txt', 'none.txt', 'prod.txt']);
+  });
+
+  it('store add under an ABAC token records the claimed sub-scope', async () => {
+    const ws = await auth.mint({ claims: { scope: 'evidence:write evidence:read', 'stellaops:workspace': 'ws-7' } });
+    must(await inStore(['store', 'add', '--tenant', 'acme', '--label', 'team=payments', join(files, 'none')], ws));
+    const listed = JSON.parse(must(await inStore(['store', 'list', '--json'], ws)).stdout) as Listed;
+    expect(listed.records).toHaveLength(1);
+    expect(listed.records[0]!.scope).toEqual({ workspace: 'ws-7' });
+  });
+
+  it('store list: evidence:read required; ABAC claims narrow what is listed and refuse other selectors', async () => {
+    const noRead = await auth.mint({ claims: { scope: 'evidence:write' } });
+    expectCleanFailure(await inStore(['store', 'list'], noRead), 4, /lacks the scope evidence:read/);
+    const prod = await auth.mint({ claims: { scope: 'evidence:read', 'stellaops:environment': 'prod' } });
+    const listed = JSON.parse(must(await inStore(['store', 'list', '--json'], prod)).stdout) as Listed;
+    expect(listed.records.map((r) => r.name)).toEqual(['prod.txt']);
+    expect(listed.selection.selectors).toEqual({ environment: ['prod'] });
+    const same = JSON.parse(must(await inStore(['store', 'list', '--json', '--select', 'environment=prod', '--select', 'kind=file'], prod)).stdout) as Listed;
+    expect(same.records.map((r) => r.name)).toEqual(['prod.txt']);
+    expectCleanFailure(await inStore(['store', 'list', '--select', 'environment=dev'], prod), 4, /ABAC check failed: .*environment=prod.*environment=dev/);
+    expectCleanFailure(await inStore(['store', 'list', '--select', 'environment=prod', '--select', 'environment=dev'], prod), 4, /ABAC check failed/);
+    // Without the claim, the same token sees everything of its tenant.
+    const all = await auth.mint({ claims: { scope: 'evidence:read' } });
+    expect((JSON.parse(must(await inStore(['store', 'list', '--json'], all)).stdout) as Listed).records.length).toBeGreaterThan(1);
+  });
+
+  it('audit list and verify need audit:read and the right tenant', async () => {
+    const noAudit = await auth.mint({ claims: { scope: 'evidence:read' } });
+    expectCleanFailure(await inStore(['audit', 'list'], noAudit), 4, /lacks the scope audit:read \(to read the audit log\)/);
+    expectCleanFailure(await inStore(['audit', 'verify'], noAudit), 4, /lacks the scope audit:read/);
+    const globex = await auth.mint({ claims: { scope: 'audit:read', 'stellaops:tenant': 'globex' } });
+    expectCleanFailure(await inStore(['audit', 'list', '--tenant', 'acme'], globex), 4, /tenant mismatch/);
+    const expired = await auth.mint({ claims: { scope: 'audit:read', exp: nowSeconds() - 3600, iat: nowSeconds() - 7200 } });
+    expectCleanFailure(await inStore(['audit', 'verify'], expired), 4, /expiry check failed/);
+  });
+
+  it('requireToken applies to the store commands too', async () => {
+    const strict = join(dir, 'strict-store.json');
+    writeFileSync(strict, JSON.stringify({ authority: { jwks: auth.jwksPath }, requireToken: true }));
+    for (const args of [['store', 'list'], ['store', 'add', join(files, 'prod')], ['audit', 'list'], ['audit', 'verify']]) {
+      const r = await inStore([...args, '--tenant', 'acme'], null, {}, strict);
+      expectCleanFailure(r, 4, /requires an Authority token/);
+    }
+  });
+});

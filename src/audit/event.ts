@@ -1,5 +1,6 @@
 import { canonicalBytes } from '../json/canonical.js';
 import { sha256Hex } from '../crypto/sha256.js';
+import type { Authorization } from '../authority/record.js';
 
 /**
  * One line of a tenant's audit.jsonl. The chain: `prev` is the previous event's `hash`
@@ -29,6 +30,8 @@ export interface AuditEventDraft {
   tenants?: string[];
   requestingTenant?: string;
   reason?: string;
+  /** Who authorized the command (issue 4): the token's identity, or that none was presented. */
+  authorization?: Authorization;
 }
 
 export interface AuditEvent extends AuditEventDraft {
@@ -59,8 +62,15 @@ export function eventHash(e: Omit<AuditEvent, 'hash'> | AuditEvent): string {
   return sha256Hex(canonicalBytes(rest));
 }
 
-export function sealEvent(draft: AuditEventDraft, head: { seq: number; hash: string }, tenant: string, actor: string, time: string): AuditEvent {
-  const body: Omit<AuditEvent, 'hash'> = { ...draft, seq: head.seq + 1, prev: head.hash, tenant, actor, time };
+export function sealEvent(
+  draft: AuditEventDraft,
+  head: { seq: number; hash: string },
+  tenant: string,
+  actor: string,
+  time: string,
+  authorization?: Authorization,
+): AuditEvent {
+  const body: Omit<AuditEvent, 'hash'> = { ...draft, ...(authorization ? { authorization } : {}), seq: head.seq + 1, prev: head.hash, tenant, actor, time };
   return { ...body, hash: eventHash(body) };
 }
 

@@ -1,4 +1,5 @@
 import { tenantError } from '../errors.js';
+import { compareUtf8 } from '../bundle/layout.js';
 import { SCOPE_NAMES, type Scope, type ScopeName } from '../util/tenant.js';
 import { CLAIM } from './token.js';
 
@@ -44,6 +45,24 @@ export function checkAbacSelectors(abac: Scope, selectors: ReadonlyArray<{ name:
     const want = abac[name];
     if (want !== undefined && s.value !== want) throw abacRefusal(name, want, `${flag} ${name}=${s.value}`);
   }
+}
+
+/**
+ * A store selection (normal-form key -> accepted values) narrowed to what the token may
+ * see: selectors on bound names are checked, then every bound name is pinned to the
+ * claim's value, so the store itself never returns an artifact outside the claims.
+ */
+export function narrowSelectors(abac: Scope, selectors: Readonly<Record<string, readonly string[]>>): Record<string, string[]> {
+  checkAbacSelectors(
+    abac,
+    Object.entries(selectors).flatMap(([name, values]) => values.map((value) => ({ name, value }))),
+  );
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(selectors)) out[k] = [...v];
+  for (const name of SCOPE_NAMES) if (abac[name] !== undefined) out[name] = [abac[name]!];
+  const sorted: Record<string, string[]> = {};
+  for (const k of Object.keys(out).sort(compareUtf8)) sorted[k] = out[k]!;
+  return sorted;
 }
 
 function abacRefusal(name: ScopeName, want: string, asked: string) {

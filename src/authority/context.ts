@@ -1,5 +1,5 @@
-import { userInfo } from 'node:os';
 import { tenantError, usageError } from '../errors.js';
+import { resolveActor } from '../audit/actor.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { loadConfig } from './config.js';
 import { loadJwks } from './jwks.js';
@@ -76,7 +76,7 @@ export async function authorize(req: AuthRequest): Promise<AuthContext> {
     return {
       tenant,
       tenants: named,
-      actor: localActor(req),
+      actor: resolveActor(req.actor, req.env),
       scopes: [...new Set(required)].sort(),
       abac: {},
       token: null,
@@ -123,10 +123,16 @@ export async function authorize(req: AuthRequest): Promise<AuthContext> {
       `actor check failed: with a token the actor is its subject ${JSON.stringify(claims.subject)}, but --actor names ${JSON.stringify(req.actor)}`,
     );
   }
+  let actor: string;
+  try {
+    actor = resolveActor(claims.subject, {});
+  } catch {
+    throw tenantError('TOKEN_SUBJECT', `subject check failed: the token's sub claim is not a usable actor name (1 to 256 printable characters)`);
+  }
   return {
     tenant: claims.tenant,
     tenants,
-    actor: claims.subject,
+    actor,
     scopes: [...new Set(required)].sort(),
     abac: claims.abac,
     token: { issuer: claims.issuer, subject: claims.subject, jti: claims.jti },
@@ -140,16 +146,4 @@ function namedTenants(req: AuthRequest): string[] {
   const env = req.env.STELLAOPS_TENANT;
   if (env === undefined || env === '') return [];
   return [requireTenantId(env, 'STELLAOPS_TENANT')];
-}
-
-/** Without a token nobody vouches for the actor: --actor, else STELLA_EVIDENCE_ACTOR, else the OS user. */
-function localActor(req: AuthRequest): string {
-  if (req.actor !== undefined && req.actor !== '') return req.actor;
-  const env = req.env.STELLA_EVIDENCE_ACTOR;
-  if (env !== undefined && env !== '') return env;
-  try {
-    return userInfo().username;
-  } catch {
-    return `uid:${process.getuid?.() ?? 'unknown'}`;
-  }
 }

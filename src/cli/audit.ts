@@ -1,16 +1,18 @@
 import { verifyTenantLog } from '../audit/verify-log.js';
 import type { AuditEvent } from '../audit/event.js';
 import { out, printJson } from './io.js';
-import { oneTenant, openStore } from './store.js';
+import { openStore } from './store.js';
+import { authorizeFlags, type AuthorityFlags } from './auth.js';
+import { SCOPE } from '../authority/scopes.js';
 
-export interface AuditFlags {
+export interface AuditFlags extends AuthorityFlags {
   tenant?: string[];
   store?: string;
   json?: boolean;
 }
 
 export async function auditVerifyCommand(o: AuditFlags): Promise<number> {
-  const tenant = oneTenant(o.tenant, 'an audit check');
+  const tenant = (await authorizeFlags(o, [SCOPE.audit])).tenant;
   const store = openStore(o.store, false);
   const r = await verifyTenantLog(store, tenant);
   if (o.json) printJson({ store: store.location, ...r });
@@ -23,7 +25,7 @@ export async function auditVerifyCommand(o: AuditFlags): Promise<number> {
 }
 
 export async function auditListCommand(o: AuditFlags): Promise<void> {
-  const tenant = oneTenant(o.tenant, 'an audit listing');
+  const tenant = (await authorizeFlags(o, [SCOPE.audit])).tenant;
   const store = openStore(o.store, false);
   const events = await store.readAudit(tenant);
   if (o.json) {

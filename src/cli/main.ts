@@ -142,24 +142,22 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (a, b, o) => setExit(await (await import('./diff.js')).diffCommand(a, b, o)));
 
   const store = program.command('store').description("Keep each tenant's evidence in the embedded store: ingest it, list it, export a selection.");
-  store
-    .command('add')
+  withAuthorityOptions(store.command('add'))
     .description('Ingest files for one tenant: content-addressed blobs, one record per input, each logged in the audit trail.')
     .argument('<path...>', 'files and directories to ingest (directories are walked recursively; names as export gives them)')
-    .addOption(new Option('--tenant <tenant>', 'the tenant the evidence belongs to (required)').argParser(collect))
+    .addOption(new Option('--tenant <tenant>', 'the tenant the evidence belongs to (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
     .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)')
     .option('--kind <kind>', 'record this kind instead of the one recognised from the content')
     .addOption(new Option('--label <name=value>', 'a label for every ingested record (repeatable)').argParser(collect))
     .addOption(new Option('--scope <name=value>', 'sub-scope: environment, project or workspace (repeatable)').argParser(collect))
-    .option('--actor <name>', 'who is ingesting, for the audit log (default: STELLA_EVIDENCE_ACTOR, else the OS user)')
+    .option('--actor <name>', 'who is ingesting, for the audit log (default: STELLA_EVIDENCE_ACTOR, else the OS user; with a token, its subject)')
     .option('--follow-symlinks', 'ingest the targets of symbolic links instead of refusing them')
     .option('--json', 'print the result as JSON (schemas/store-add-result.schema.json)')
     .addHelpText('after', '\nExample:\n  stella-evidence store add --tenant acme --scope environment=prod --label team=payments evidence/\n')
     .action(async (paths, o) => (await import('./store.js')).storeAddCommand(paths, o));
-  store
-    .command('list')
+  withAuthorityOptions(store.command('list'))
     .description("List one tenant's records, optionally only those a selection matches.")
-    .addOption(new Option('--tenant <tenant>', 'the tenant whose records to list (required)').argParser(collect))
+    .addOption(new Option('--tenant <tenant>', 'the tenant whose records to list (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
     .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)')
     .addOption(new Option('--select <name=value>', 'kind=K, environment=, project=, workspace=, label.NAME= (repeatable)').argParser(collect))
     .option('--since <time>', 'only records ingested at or after this time (RFC 3339)')
@@ -169,18 +167,16 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (o) => (await import('./store.js')).storeListCommand(o));
 
   const audit = program.command('audit').description("Read and check a tenant's hash-chained audit log in the store.");
-  audit
-    .command('verify')
+  withAuthorityOptions(audit.command('verify'))
     .description('Check the whole chain of a tenant\'s audit log and its agreement with the records; report the first broken link.')
-    .addOption(new Option('--tenant <tenant>', 'the tenant whose log to check (required)').argParser(collect))
+    .addOption(new Option('--tenant <tenant>', 'the tenant whose log to check (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
     .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)')
     .option('--json', 'print the result as JSON (schemas/audit-verify-result.schema.json)')
     .addHelpText('after', '\nExample:\n  stella-evidence audit verify --tenant acme\n')
     .action(async (o) => setExit(await (await import('./audit.js')).auditVerifyCommand(o)));
-  audit
-    .command('list')
+  withAuthorityOptions(audit.command('list'))
     .description("Show a tenant's audit events, oldest first.")
-    .addOption(new Option('--tenant <tenant>', 'the tenant whose log to show (required)').argParser(collect))
+    .addOption(new Option('--tenant <tenant>', 'the tenant whose log to show (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
     .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)')
     .option('--json', 'print the events as JSON (schemas/audit-list-result.schema.json)')
     .addHelpText('after', '\nExample:\n  stella-evidence audit list --tenant acme\n')

@@ -1,5 +1,4 @@
 import { tenantError } from '../errors.js';
-import { resolveActor } from '../audit/actor.js';
 import { FsEvidenceStore } from '../store/fs-store.js';
 import { ingest, planIngest } from '../store/ingest.js';
 import { parseKind, parseLabelArgs } from '../store/labels.js';
@@ -9,6 +8,10 @@ import type { StoreRecord } from '../store/store.js';
 import { parseScopeArgs, requireTenantId } from '../util/tenant.js';
 import { resolveCreatedAt } from '../util/time.js';
 import { humanBytes, out, printJson } from './io.js';
+import { authorizeFlags, type AuthorityFlags } from './auth.js';
+import { narrowScope, narrowSelectors } from '../authority/abac.js';
+import { authorizationOf } from '../authority/record.js';
+import { SCOPE } from '../authority/scopes.js';
 
 export function openStore(flag: string | undefined, create: boolean): FsEvidenceStore {
   return FsEvidenceStore.open(resolveStoreDir(flag, process.env), { create });
@@ -23,7 +26,7 @@ export function oneTenant(given: readonly string[] | undefined, what: string): s
   return requireTenantId(tenants[0]);
 }
 
-export interface StoreAddFlags {
+export interface StoreAddFlags extends AuthorityFlags {
   tenant?: string[];
   store?: string;
   kind?: string;
@@ -35,15 +38,17 @@ export interface StoreAddFlags {
 }
 
 export async function storeAddCommand(paths: string[], o: StoreAddFlags): Promise<void> {
-  const tenant = oneTenant(o.tenant, 'an ingest');
+  const auth = await authorizeFlags(o, [SCOPE.ingest]);
+  const tenant = auth.tenant;
   const kind = o.kind === undefined ? undefined : parseKind(o.kind);
   const labels = parseLabelArgs(o.label ?? []);
-  const scope = parseScopeArgs(o.scope ?? []);
-  const actor = resolveActor(o.actor, process.env);
+  // An ABAC-bound token records its value and refuses a --scope that contradicts it.
+  const scope = narrowScope(auth.abac, parseScopeArgs(o.scope ?? []));
+  const actor = auth.actor;
   const time = resolveCreatedAt(undefined, process.env);
   const files = planIngest(paths, !!o.followSymlinks);
   const store = openStore(o.store, true);
-  const r = await ingest({ store, tenant, files, kind, labels, scope, ctx: { actor, time }, storeRoot: store.location });
+  const r = await ingest({ store, tenant, files, kind, labels, scope, ctx: { actor, time, authorization: authorizationOf(auth) }, storeRoot: store.location });
   if (o.json) {
     printJson({
       store: store.location,
@@ -58,7 +63,7 @@ export async function storeAddCommand(paths: string[], o: StoreAddFlags): Promis
   out(`${r.added} record(s) added, ${r.duplicates} already present, tenant ${tenant}, store ${store.location}`);
 }
 
-export interface StoreListFlags {
+export interface StoreListFlags extends AuthorityFlags {
   tenant?: string[];
   store?: string;
   select?: string[];
@@ -68,8 +73,11 @@ export interface StoreListFlags {
 }
 
 export async function storeListCommand(o: StoreListFlags): Promise<void> {
-  const tenant = oneTenant(o.tenant, 'a listing');
-  const selection = parseSelection(o.select ?? [], o.since, o.until);
+  const auth = await authorizeFlags(o, [SCOPE.list]);
+  const tenant = auth.tenant;
+  const asked = parseSelection(o.select ?? [], o.since, o.until);
+  // ABAC claims pin their sub-scope names, so the store itself returns only what the token may see.
+  const selection = { ...asked, selectors: narrowSelectors(auth.abac, asked.selectors) };
   const store = openStore(o.store, false);
   const records = await store.list(tenant, selection);
   if (o.json) {

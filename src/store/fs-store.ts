@@ -169,7 +169,7 @@ export class FsEvidenceStore implements EvidenceStore {
         const existing = byId.get(id);
         let ev: AuditEvent;
         if (existing) {
-          ev = sealEvent({ type: 'ingest-duplicate', artifacts: [d.sha256], record: id }, h, ns.tenant, ctx.actor, ctx.time);
+          ev = sealEvent({ type: 'ingest-duplicate', artifacts: [d.sha256], record: id }, h, ns.tenant, ctx.actor, ctx.time, ctx.authorization);
           outcomes.push({ record: existing, added: false });
         } else {
           const rec: StoreRecord = {
@@ -185,7 +185,7 @@ export class FsEvidenceStore implements EvidenceStore {
             scope: d.scope,
             ingestedAt: ctx.time,
           };
-          ev = sealEvent({ type: 'ingest', artifacts: [d.sha256], record: id, recordSha256: recordDigest(rec) }, h, ns.tenant, ctx.actor, ctx.time);
+          ev = sealEvent({ type: 'ingest', artifacts: [d.sha256], record: id, recordSha256: recordDigest(rec) }, h, ns.tenant, ctx.actor, ctx.time, ctx.authorization);
           byId.set(id, rec);
           recordLines.push(recordLine(rec));
           outcomes.push({ record: rec, added: true });
@@ -256,7 +256,7 @@ export class FsEvidenceStore implements EvidenceStore {
       for (const t of sorted) {
         const ns = this.ns(t);
         const { head } = this.recover(ns);
-        const ev = sealEvent(draft(t), head, t, ctx.actor, ctx.time);
+        const ev = sealEvent(draft(t), head, t, ctx.actor, ctx.time, ctx.authorization);
         appendLines(ns, ns.audit, [eventLine(ev)]);
         out.push(ev);
       }

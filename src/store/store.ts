@@ -1,6 +1,7 @@
 import type { Scope } from '../util/tenant.js';
 import type { AuditEvent, AuditEventDraft } from '../audit/event.js';
 import type { Selection } from './selector.js';
+import type { Authorization } from '../authority/record.js';
 
 /**
  * The one interface export, list and audit use to reach stored evidence. Every call takes
@@ -39,6 +40,8 @@ export interface AuditContext {
   actor: string;
   /** RFC 3339 UTC, whole seconds. */
   time: string;
+  /** Recorded in every event the call writes. */
+  authorization?: Authorization;
 }
 
 export interface PutOutcome {
