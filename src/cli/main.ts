@@ -14,6 +14,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('Export, verify and diff signed, tenant-scoped StellaOps evidence bundles, fully offline.')
     .version(TOOL_VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nExample:\n  stella-evidence export --tenant acme --key keys/acme-signer.key --out acme.tar evidence/\n  stella-evidence verify acme.tar --trust trust.json --tenant acme\n')
     .exitOverride();
   program.configureOutput({ outputError: (s, write) => write(s) });
 
@@ -27,7 +28,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText('after', '\nExample:\n  stella-evidence keygen --out keys/acme-signer\n')
     .action(async (o) => (await import('./keygen.js')).keygenCommand(o));
 
-  const trust = program.command('trust').description('Manage the reviewer\'s trust file: which keys vouch for which tenant.');
+  const trust = program
+    .command('trust')
+    .description('Manage the reviewer\'s trust file: which keys vouch for which tenant.')
+    .addHelpText('after', '\nExample:\n  stella-evidence trust add --trust trust.json --tenant acme --key keys/acme-signer.pub\n');
   trust
     .command('add')
     .description('Trust a public key for one tenant (creates the trust file if absent).')
@@ -202,7 +206,9 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      // Help shown because no (sub)command was given is a usage error; "help CMD" is not.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : ExitCode.usage;
       return ExitCode.usage;
     }
     if (e instanceof StellaError) {
