@@ -1,5 +1,5 @@
-import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { createReadStream, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { usageError } from '../errors.js';
 import { TarFormatError, TarReader, type EntrySink, type TarEntryHeader, type TarReaderLimits, DEFAULT_TAR_LIMITS } from './tar-reader.js';
 
@@ -26,10 +26,11 @@ export async function readArchive(
   onEntry: (h: TarEntryHeader) => EntrySink,
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<{ gzip: boolean; bytes: number; stopped: boolean }> {
-  const gzip = sniffGzip(path);
+  const { gzip, size } = sniffGzip(path);
   const reader = new TarReader(onEntry, limits);
   const src = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = gzip ? src.pipe(createGunzip({ chunkSize: 1 << 18 })) : src;
+  const gunzip: Gunzip | null = gzip ? createGunzip({ chunkSize: 1 << 18 }) : null;
+  const stream = gunzip ? src.pipe(gunzip) : src;
   if (gzip) src.on('error', (e) => stream.destroy(e));
   let bytes = 0;
   try {
@@ -44,6 +45,11 @@ export async function readArchive(
       reader.write(chunk);
     }
     reader.end();
+    // zlib quietly stops at a gzip member followed by a zero byte and ignores the rest of
+    // the file: bytes no check would cover. bytesWritten counts the compressed input used.
+    if (gunzip && gunzip.bytesWritten !== size) {
+      throw new TarFormatError(`${size - gunzip.bytesWritten} bytes after the end of the gzip stream`, bytes);
+    }
     return { gzip, bytes, stopped: false };
   } catch (e) {
     src.destroy();
@@ -58,7 +64,7 @@ export async function readArchive(
   }
 }
 
-function sniffGzip(path: string): boolean {
+function sniffGzip(path: string): { gzip: boolean; size: number } {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -69,7 +75,7 @@ function sniffGzip(path: string): boolean {
   try {
     const b = Buffer.alloc(2);
     const n = readSync(fd, b, 0, 2, 0);
-    return n === 2 && b[0] === 0x1f && b[1] === 0x8b;
+    return { gzip: n === 2 && b[0] === 0x1f && b[1] === 0x8b, size: fstatSync(fd).size };
   } catch (e) {
     throw usageError('BUNDLE_UNREADABLE', `cannot read bundle ${path} (${(e as NodeJS.ErrnoException).code})`);
   } finally {

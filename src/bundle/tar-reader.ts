@@ -6,6 +6,10 @@
  * must end with the two zero blocks, and whatever follows them must be zero padding.
  * Entry content is handed to the caller chunk by chunk and never buffered here, so
  * memory stays flat whatever the archive size.
+ *
+ * Where tar readers are known to disagree (two long-name records for one entry, repeated
+ * pax keys, a pax size that contradicts the header), we refuse rather than pick a winner:
+ * the files we verify must be the files any other tool would extract.
  */
 export class TarFormatError extends Error {
   constructor(message: string, readonly offset: number) {
@@ -35,6 +39,14 @@ export interface TarReaderLimits {
 export const DEFAULT_TAR_LIMITS: TarReaderLimits = { maxMetaRecord: 64 * 1024, maxEntries: 1_000_000 };
 
 const BLOCK = 512;
+/** The largest size an 11-digit octal field holds (8 GiB - 1). */
+const OCTAL_SIZE_MAX = 0o77777777777;
+/**
+ * Zeros allowed after the end-of-archive marker. tar pads the archive to its record size
+ * (10 KiB by default, 1 MiB for the largest blocking factors); an endless run of zeros
+ * would only make a small compressed file take a long time to read.
+ */
+const MAX_TRAILER = 1 << 20;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type State = 'header' | 'data' | 'pad' | 'meta' | 'eof2' | 'trailer';
@@ -53,9 +65,11 @@ export class TarReader {
   private paxPath: string | null = null;
   private paxSize: number | null = null;
   private longName: string | null = null;
+  private paxSeen = false;
   private pendingMeta = false;
   private entries = 0;
   private entryOffset = 0;
+  private endOffset = 0; // where the end-of-archive marker ends
 
   constructor(
     private readonly onEntry: (h: TarEntryHeader) => EntrySink,
@@ -103,6 +117,9 @@ export class TarReader {
           }
           this.offset += chunk.length - off;
           off = chunk.length;
+          if (this.offset - this.endOffset > MAX_TRAILER) {
+            this.fail(`more than ${MAX_TRAILER} bytes of padding after the end-of-archive marker`, this.endOffset);
+          }
           break;
         }
         default: {
@@ -123,13 +140,24 @@ export class TarReader {
 
   /** Call at end of input: anything but a complete archive is an error. */
   end(): void {
-    if (this.state === 'trailer') return;
-    if (this.state === 'header' && this.blockFill === 0 && this.offset > 0) {
-      this.fail('missing end-of-archive marker (the archive may be truncated)');
+    const truncated = (where: string): never => this.fail(`unexpected end of archive ${where} (the archive is truncated)`);
+    switch (this.state) {
+      case 'trailer':
+        return;
+      case 'eof2':
+        return this.fail('incomplete end-of-archive marker (the archive may be truncated)');
+      case 'header':
+        if (this.offset === 0) this.fail('empty input: not a tar archive');
+        if (this.blockFill > 0) truncated('inside a header');
+        if (this.pendingMeta) this.fail('extended header not followed by an entry (the archive may be truncated)');
+        return this.fail('missing end-of-archive marker (the archive may be truncated)');
+      case 'meta':
+        return truncated('inside an extended header');
+      case 'data':
+        return truncated('inside an entry');
+      case 'pad':
+        return truncated('inside the padding of an entry');
     }
-    if (this.offset === 0) this.fail('empty input: not a tar archive');
-    if (this.state === 'eof2') this.fail('incomplete end-of-archive marker (the archive may be truncated)');
-    this.fail('unexpected end of archive inside an entry (the archive is truncated)');
   }
 
   private onBlock(): void {
@@ -138,6 +166,7 @@ export class TarReader {
     if (isZero(b)) {
       if (this.state === 'eof2') {
         this.state = 'trailer';
+        this.endOffset = this.offset;
         return;
       }
       if (this.pendingMeta) this.fail('extended header not followed by an entry', start);
@@ -161,6 +190,12 @@ export class TarReader {
       if (size! > this.limits.maxMetaRecord) {
         this.fail(`${type === 0x78 ? 'pax header' : 'long name record'} of ${size} bytes exceeds the limit of ${this.limits.maxMetaRecord}`, start);
       }
+      // Readers disagree on which of two such records wins (and on whether a pax size
+      // applies to a long-name record that follows), so one entry gets at most one.
+      if (type === 0x78 ? this.paxSeen : this.longName !== null) {
+        this.fail(`two ${type === 0x78 ? 'pax headers' : 'GNU long name records'} for one entry`, start);
+      }
+      if (this.paxSeen || this.longName !== null) this.fail('a pax header and a GNU long name for one entry', start);
       if (!this.pendingMeta) this.entryOffset = start;
       this.pendingMeta = true;
       this.metaKind = type === 0x78 ? 'pax' : 'longname';
@@ -178,13 +213,19 @@ export class TarReader {
     if (this.paxPath !== null) name = this.paxPath;
     else if (this.longName !== null) name = this.longName;
     else {
-      const base = field(b, 0, 100, start, this);
-      const prefix = posix ? field(b, 345, 155, start, this) : '';
+      const base = field(b, 0, 100, start);
+      const prefix = posix ? field(b, 345, 155, start) : '';
       name = prefix ? `${prefix}/${base}` : base;
+    }
+    if (this.paxSize !== null && size !== this.paxSize && size !== 0 && size !== OCTAL_SIZE_MAX) {
+      // Writers put the real size in pax only when the header cannot hold it, and then
+      // leave 0 or the largest octal value there; anything else is a contradiction.
+      this.fail(`pax size ${this.paxSize} contradicts the header size ${size}`, start);
     }
     const entrySize = this.paxSize ?? size!;
     const offset = this.pendingMeta ? this.entryOffset : start;
     this.paxPath = this.paxSize = this.longName = null;
+    this.paxSeen = false;
     this.pendingMeta = false;
 
     if (++this.entries > this.limits.maxEntries) this.fail(`more than ${this.limits.maxEntries} entries`, start);
@@ -206,34 +247,46 @@ export class TarReader {
     this.meta = [];
     if (this.metaKind === 'longname') {
       const nul = data.indexOf(0);
-      this.longName = decodeName(nul >= 0 ? data.subarray(0, nul) : data, this);
+      const name = nul >= 0 ? data.subarray(0, nul) : data;
+      if (nul >= 0 && !isZero(data.subarray(nul))) this.fail('data after the end of a GNU long name', this.entryOffset);
+      if (name.length === 0) this.fail('empty GNU long name', this.entryOffset);
+      this.longName = decodeName(name, this.entryOffset);
     } else {
+      this.paxSeen = true;
       this.parsePax(data);
     }
     this.state = this.pad ? 'pad' : 'header';
   }
 
   private parsePax(data: Buffer): void {
+    const at = this.entryOffset;
+    const seen = new Set<string>();
     let p = 0;
     while (p < data.length) {
       const sp = data.indexOf(0x20, p);
-      if (sp < 0 || sp - p > 20) this.fail('malformed pax record');
+      if (sp < 0 || sp - p > 20) this.fail('malformed pax record (no length)', at);
       const lenText = data.subarray(p, sp).toString('latin1');
-      if (!/^[1-9][0-9]*$/.test(lenText)) this.fail('malformed pax record length');
+      if (!/^[1-9][0-9]*$/.test(lenText)) this.fail('malformed pax record length', at);
       const len = Number(lenText);
-      if (p + len > data.length || data[p + len - 1] !== 0x0a) this.fail('pax record length does not match its content');
+      if (len <= sp - p + 1 || p + len > data.length || data[p + len - 1] !== 0x0a) {
+        this.fail(`pax record length ${lenText} does not match its content`, at);
+      }
       const rec = data.subarray(sp + 1, p + len - 1);
       const eq = rec.indexOf(0x3d);
-      if (eq <= 0) this.fail('malformed pax record');
+      if (eq <= 0) this.fail('malformed pax record (no key)', at);
       const key = rec.subarray(0, eq).toString('latin1');
       const value = rec.subarray(eq + 1);
-      if (key === 'path') this.paxPath = decodeName(value, this);
+      if (key === 'path' || key === 'size') {
+        if (seen.has(key)) this.fail(`pax record ${key} given twice`, at);
+        seen.add(key);
+      }
+      if (key === 'path') this.paxPath = decodeName(value, at);
       else if (key === 'size') {
         const s = value.toString('latin1');
-        if (!/^[0-9]{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) this.fail('invalid pax size');
+        if (!/^[0-9]{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) this.fail('invalid pax size', at);
         this.paxSize = Number(s);
       } else if (key === 'linkpath' || key.startsWith('GNU.sparse')) {
-        this.fail(`pax record ${key} is not allowed (only regular files)`);
+        this.fail(`pax record ${key} is not allowed (only regular files)`, at);
       }
       // Other records (times, owners, charset) carry nothing we rely on.
       p += len;
@@ -273,21 +326,17 @@ function parseNumeric(f: Buffer): number | null {
   return Number.isSafeInteger(v) ? v : null;
 }
 
-function field(b: Buffer, at: number, len: number, start: number, r: TarReader): string {
+function field(b: Buffer, at: number, len: number, start: number): string {
   const f = b.subarray(at, at + len);
   const nul = f.indexOf(0);
-  try {
-    return decodeName(nul >= 0 ? f.subarray(0, nul) : f, r);
-  } catch {
-    throw new TarFormatError('entry name is not valid UTF-8', start);
-  }
+  return decodeName(nul >= 0 ? f.subarray(0, nul) : f, start);
 }
 
-function decodeName(bytes: Uint8Array, _r: TarReader): string {
+function decodeName(bytes: Uint8Array, start: number): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new TarFormatError('entry name is not valid UTF-8', 0);
+    throw new TarFormatError('entry name is not valid UTF-8', start);
   }
 }
 
