@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, StellaError } from '../errors.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { installPipeGuard } from './io.js';
 import { withAuthorityOptions } from './auth-options.js';
 
 /**
@@ -190,6 +191,7 @@ function buildProgram(setExit: (code: number) => void): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  installPipeGuard();
   let code: number = ExitCode.ok;
   const program = buildProgram((c) => (code = c));
   const onSignal = (sig: NodeJS.Signals) => {
