@@ -9,7 +9,7 @@ import { configLocation, loadConfig, parseConfig } from '../../src/authority/con
 import { loadJwks, parseJwks, type Jwks } from '../../src/authority/jwks.js';
 import { presentedToken, verifyToken } from '../../src/authority/token.js';
 import { authorize, type AuthRequest } from '../../src/authority/context.js';
-import { abacAllows, checkAbacSelectors, narrowScope } from '../../src/authority/abac.js';
+import { abacAllows, checkAbacSelectors, narrowScope, narrowSelectors } from '../../src/authority/abac.js';
 import { missingScopes, SCOPE } from '../../src/authority/scopes.js';
 import { authorizationOf, describeAuthorization } from '../../src/authority/record.js';
 import { AUDIENCE, ISSUER, makeAuthority, type TestAuthority } from '../helpers/authority.js';
@@ -401,6 +401,22 @@ describe('ABAC', () => {
     expect(() => checkAbacSelectors({ project: 'p' }, [{ name: 'project', value: 'p' }, { name: 'kind', value: 'sbom' }, { name: 'environment', value: 'dev' }])).not.toThrow();
     const e = await refusal(() => checkAbacSelectors({ project: 'p' }, [{ name: 'project', value: 'p' }, { name: 'project', value: 'q' }]));
     expect(e.code).toBe('ABAC_REFUSED');
+  });
+});
+
+describe('ABAC on store selections', () => {
+  it('pins claimed names, keeps other selectors and sorts the keys', () => {
+    expect(narrowSelectors({}, { kind: ['sbom'] })).toEqual({ kind: ['sbom'] });
+    const narrowed = narrowSelectors({ workspace: 'w1', environment: 'prod' }, { kind: ['sbom'], 'label.team': ['a', 'b'], environment: ['prod'] });
+    expect(narrowed).toEqual({ environment: ['prod'], kind: ['sbom'], 'label.team': ['a', 'b'], workspace: ['w1'] });
+    expect(Object.keys(narrowed)).toEqual(['environment', 'kind', 'label.team', 'workspace']);
+  });
+
+  it('refuses a selection that names another value of a claimed name, even among alternatives', async () => {
+    const e = await refusal(() => narrowSelectors({ environment: 'prod' }, { environment: ['dev', 'prod'] }));
+    expect([e.category, e.code]).toEqual(['tenant', 'ABAC_REFUSED']);
+    // A label that happens to be called like a sub-scope name is a label, not the sub-scope.
+    expect(narrowSelectors({ environment: 'prod' }, { 'label.environment': ['dev'] })).toEqual({ environment: ['prod'], 'label.environment': ['dev'] });
   });
 });
 
