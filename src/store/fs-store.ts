@@ -131,7 +131,8 @@ export class FsEvidenceStore implements EvidenceStore {
     }
     const hex = hash.digest('hex');
     const target = ns.blobPath(hex);
-    const existing = lstatSync(target, { throwIfNoEntry: false });
+    // The directory chain is checked first: lstat follows links in all but the last part.
+    const existing = ns.ensureDir(ns.blobDir(hex), false) ? lstatSync(target, { throwIfNoEntry: false }) : undefined;
     if (existing) {
       file.abort();
       if (existing.isSymbolicLink()) throw outside(target, ns.tenant, 'is a symbolic link');
@@ -147,7 +148,7 @@ export class FsEvidenceStore implements EvidenceStore {
       fsyncDirectory(ns.blobDir(hex));
     } catch (e) {
       rmSync(staged, { force: true });
-      throw storeIo(e, target);
+      throw e instanceof StellaError ? e : storeIo(e, target);
     }
     return { sha256: hex, size, result };
   }
@@ -297,7 +298,7 @@ export class FsEvidenceStore implements EvidenceStore {
 
   private requireBlob(ns: TenantNamespace, hex: string, size: number): void {
     const p = ns.blobPath(hex);
-    const st = lstatSync(p, { throwIfNoEntry: false });
+    const st = ns.ensureDir(ns.blobDir(hex), false) ? lstatSync(p, { throwIfNoEntry: false }) : undefined;
     if (!st) throw integrityError('STORE_BLOB_MISSING', `internal: blob ${hex} must be stored before its record`);
     if (st.isSymbolicLink()) throw outside(p, ns.tenant, 'is a symbolic link');
     if (st.size !== size) throw integrityError('STORE_BLOB_DAMAGED', `blob ${p} has ${st.size} bytes, expected ${size}: the store is damaged`);
