@@ -1,46 +1,178 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import type { Writable } from 'node:stream';
-import tar from 'tar-stream';
+import { writeSync } from 'node:fs';
+import { createGzip, type Gzip } from 'node:zlib';
 
 /**
  * Deterministic tar output: every header field that could leak the exporting machine
- * (mtime, owner, group, user and group names, mode) is fixed. Names that do not fit
- * ustar (non-ASCII, or too long to split) get a pax header, as POSIX.1-2001 specifies.
+ * (mtime, owner, group, user and group names) is fixed, and the mode is 0644 or 0755.
+ * Names that do not fit ustar (non-ASCII, or too long to split) get a pax header, as
+ * POSIX.1-2001 specifies, followed by a ustar header named `PaxHeader`.
+ *
+ * We write headers ourselves rather than through a tar library: with every size known
+ * before the first byte, each entry's offset is known too, so the export can write
+ * entries in parallel at their final positions (export/blob-copy.ts). The bytes are the
+ * same as tar-stream's for the same entries (the golden bundle did not change).
  */
+export const BLOCK = 512;
+/** Two zero blocks end the archive. */
+export const END_OF_ARCHIVE = 2 * BLOCK;
+
+export const padOf = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
+
+const ZEROS = '0'.repeat(12);
+
+function octal(buf: Buffer, at: number, value: number, digits: number): void {
+  const s = value.toString(8);
+  if (s.length > digits) throw new RangeError(`tar field overflow: ${value}`);
+  buf.write(ZEROS.slice(0, digits - s.length) + s + ' ', at, 'latin1');
+}
+
+function ustarHeader(name: string, prefix: string, size: number, mode: number, mtimeSec: number, type: number): Buffer {
+  const b = Buffer.alloc(BLOCK);
+  b.write(name, 0, 'latin1');
+  octal(b, 100, mode & 0o7777, 6);
+  octal(b, 108, 0, 6); // uid
+  octal(b, 116, 0, 6); // gid
+  if (size.toString(8).length > 11) {
+    // GNU base-256 for entries of 8 GiB and more.
+    b[124] = 0x80;
+    let v = size;
+    for (let k = 11; k > 0; k--) {
+      b[124 + k] = v % 256;
+      v = Math.floor(v / 256);
+    }
+  } else octal(b, 124, size, 11);
+  octal(b, 136, mtimeSec, 11);
+  b[156] = type;
+  b.write('ustar\0', 257, 'latin1');
+  b.write('00', 263, 'latin1');
+  // uname and gname stay empty.
+  octal(b, 329, 0, 6); // devmajor
+  octal(b, 337, 0, 6); // devminor
+  if (prefix) b.write(prefix, 345, 'latin1');
+  let sum = 8 * 0x20;
+  for (let k = 0; k < 148; k++) sum += b[k]!;
+  for (let k = 156; k < BLOCK; k++) sum += b[k]!;
+  octal(b, 148, sum, 6);
+  return b;
+}
+
+/** Split a pure-ASCII name into ustar name and prefix, or null when it does not fit. */
+function splitUstar(name: string): [string, string] | null {
+  // eslint-disable-next-line no-control-regex
+  if (!/^[\x00-\x7f]*$/.test(name)) return null;
+  let base = name;
+  let prefix = '';
+  while (base.length > 100) {
+    const i = base.indexOf('/');
+    if (i === -1) return null;
+    prefix += prefix ? '/' + base.slice(0, i) : base.slice(0, i);
+    base = base.slice(i + 1);
+  }
+  return prefix.length > 155 ? null : [base, prefix];
+}
+
+/** A pax record: its decimal length counts itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  const len = Buffer.byteLength(body, 'utf8');
+  let digits = String(len).length;
+  if (String(len + digits).length > digits) digits++;
+  return `${len + digits}${body}`;
+}
+
+/** The header block(s) of a regular file: 512 bytes, or a pax header, its data and 512. */
+export function entryHeader(name: string, size: number, mode: number, mtimeSec: number): Buffer {
+  const split = splitUstar(name);
+  if (split) return ustarHeader(split[0], split[1], size, mode, mtimeSec, 0x30);
+  const pax = Buffer.from(paxRecord('path', name), 'utf8');
+  return Buffer.concat([
+    ustarHeader('PaxHeader', '', pax.length, mode, mtimeSec, 0x78),
+    pax,
+    Buffer.alloc(padOf(pax.length)),
+    ustarHeader('PaxHeader', '', size, mode, mtimeSec, 0x30),
+  ]);
+}
+
+/** Bytes an entry takes in the archive: header(s), content, padding. */
+export const entrySpan = (headerBytes: number, size: number): number => headerBytes + size + padOf(size);
+
 export interface TarWriterOptions {
   fd: number;
   gzipLevel?: number | undefined; // undefined: plain tar
   mtime: Date;
 }
 
+/**
+ * Sequential writer, for output that must be produced in order (gzip). Writes are
+ * coalesced into 1 MiB pieces. Output goes to the descriptor with plain writes: an fs
+ * stream would close a descriptor it does not own when destroyed.
+ */
 export class TarWriter {
-  private readonly pack = tar.pack();
+  private readonly gzip: Gzip | null;
   private readonly done: Promise<void>;
+  private readonly mtimeSec: number;
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private fill = 0;
+  private failed: Error | null = null;
 
   constructor(private readonly opts: TarWriterOptions) {
-    const sink = createWriteStream('', { fd: opts.fd, autoClose: false, highWaterMark: 1 << 20 });
-    this.done =
-      opts.gzipLevel === undefined
-        ? pipeline(this.pack, sink)
-        : pipeline(this.pack, createGzip({ level: opts.gzipLevel, chunkSize: 1 << 16 }), sink);
-    // Surface pipeline failures through finish(), not as unhandled rejections.
+    this.mtimeSec = Math.floor(opts.mtime.getTime() / 1000);
+    if (opts.gzipLevel === undefined) {
+      this.gzip = null;
+      this.done = Promise.resolve();
+      return;
+    }
+    const gz = createGzip({ level: opts.gzipLevel, chunkSize: 1 << 16 });
+    this.gzip = gz;
+    gz.on('data', (chunk: Buffer) => {
+      try {
+        writeAll(opts.fd, chunk);
+      } catch (e) {
+        this.failed ??= e as Error;
+        gz.destroy(e as Error);
+      }
+    });
+    this.done = new Promise<void>((resolve, reject) => {
+      gz.on('end', resolve);
+      gz.on('error', (e) => {
+        this.failed ??= e;
+        reject(e);
+      });
+      gz.on('close', () => (this.failed ? reject(this.failed) : resolve()));
+    });
+    // Surface failures through finish() or the next write, not as unhandled rejections.
     this.done.catch(() => undefined);
   }
 
-  private header(name: string, size: number, mode: number): tar.Header {
-    return { name, size, mode, mtime: this.opts.mtime, uid: 0, gid: 0, uname: '', gname: '', type: 'file' } as tar.Header;
+  private async put(data: Uint8Array): Promise<void> {
+    if (this.failed) throw this.failed;
+    let off = 0;
+    while (off < data.length) {
+      const n = Math.min(this.buf.length - this.fill, data.length - off);
+      this.buf.set(data.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+      if (this.fill === this.buf.length) await this.flush();
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.fill === 0) return;
+    const full = this.buf.subarray(0, this.fill);
+    this.fill = 0;
+    if (!this.gzip) {
+      writeAll(this.opts.fd, full);
+      return;
+    }
+    this.buf = Buffer.allocUnsafe(1 << 20); // zlib may still hold the previous one
+    if (!this.gzip.write(full)) await Promise.race([once(this.gzip, 'drain'), this.done]);
+    if (this.failed) throw this.failed;
   }
 
   /** A small entry whose bytes are all at hand. */
   async addBuffer(name: string, data: Uint8Array, mode = 0o644): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.pack.entry(this.header(name, data.length, mode), Buffer.from(data.buffer, data.byteOffset, data.length), (err) =>
-        err ? reject(err) : resolve(),
-      );
-    });
+    await this.addStream(name, data.length, (write) => write(data), mode);
   }
 
   /** A streamed entry: `fill` writes exactly `size` bytes through `write`. */
@@ -50,29 +182,33 @@ export class TarWriter {
     fill: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
     mode = 0o644,
   ): Promise<void> {
-    let entryError: Error | null = null;
-    let entry!: Writable;
-    const finished = new Promise<void>((resolve, reject) => {
-      // tar-stream's entry is a streamx Writable; it has the write/end/drain surface we use.
-      entry = this.pack.entry(this.header(name, size, mode), (err) => (err ? reject(err) : resolve())) as unknown as Writable;
-    });
-    finished.catch((e: Error) => {
-      entryError = e;
-    });
+    await this.put(entryHeader(name, size, mode, this.mtimeSec));
+    let written = 0;
     await fill(async (chunk) => {
-      if (entryError) throw entryError;
-      if (!entry.write(chunk)) await once(entry, 'drain');
+      written += chunk.length;
+      if (written > size) throw new Error(`tar entry ${name}: more than the ${size} bytes announced`);
+      await this.put(chunk);
     });
-    entry.end();
-    await finished;
+    if (written !== size) throw new Error(`tar entry ${name}: ${written} bytes written, ${size} announced`);
+    await this.put(Buffer.alloc(padOf(size)));
   }
 
   async finish(): Promise<void> {
-    this.pack.finalize();
+    await this.put(Buffer.alloc(END_OF_ARCHIVE));
+    await this.flush();
+    this.gzip?.end();
     await this.done;
+    if (this.failed) throw this.failed;
   }
 
+  /** Stop after a failure; the descriptor stays open for its owner to close. */
   destroy(err: Error): void {
-    this.pack.destroy(err);
+    this.failed ??= err;
+    this.gzip?.destroy(err);
   }
+}
+
+function writeAll(fd: number, b: Uint8Array): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
 }

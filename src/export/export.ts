@@ -1,5 +1,5 @@
-import { existsSync, fstatSync } from 'node:fs';
-import { StellaError, usageError } from '../errors.js';
+import { existsSync, fstatSync, writeSync } from 'node:fs';
+import { usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
@@ -9,9 +9,8 @@ import { spkiPem, type SigningKey } from '../crypto/keys.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../crypto/dsse.js';
 import { formatChecksums, type ChecksumLine } from '../bundle/checksums.js';
 import { blobPath, CHECKSUMS, compareUtf8, ENVELOPE, keyPath, MANIFEST, VERIFY_DOC } from '../bundle/layout.js';
-import { TarWriter } from '../bundle/tar-writer.js';
+import { END_OF_ARCHIVE, entryHeader, entrySpan, TarWriter } from '../bundle/tar-writer.js';
 import { VERIFY_MD } from '../bundle/verify-doc.js';
-import { classify, CLASSIFY_MAX_BYTES } from '../evidence/classify.js';
 import {
   computeTotals,
   PREDICATE_TYPE,
@@ -21,7 +20,10 @@ import {
 } from '../manifest/statement.js';
 import type { Authorization } from '../authority/record.js';
 import { collectInputs, type InputFile } from './collect.js';
-import { readHashed } from './read-file.js';
+import { InputReadError, readVerified } from './read-file.js';
+import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
+import type { HashOutcome, Job } from './jobs.js';
+import { JobPool } from './pool.js';
 
 export interface ExportOptions {
   tenant: string;
@@ -36,6 +38,17 @@ export interface ExportOptions {
   gzipLevel?: number | undefined;
   /** Recorded in the signed predicate; omitted, the manifest says nothing about authorization. */
   authorization?: Authorization | undefined;
+  /** Called every ~100 ms during long work, and at the end of each phase. */
+  onProgress?: ((p: ExportProgress) => void) | undefined;
+}
+
+/** `hash`: first pass over the inputs; `write`: the archive being written. */
+export interface ExportProgress {
+  phase: 'hash' | 'write';
+  bytes: number;
+  totalBytes: number;
+  files: number;
+  totalFiles: number;
 }
 
 export interface ExportResult {
@@ -66,17 +79,42 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   }
   const files = collectInputs(opts.inputs, { followSymlinks: opts.followSymlinks ?? false });
 
+  let inputBytes = 0;
+  for (const f of files) inputBytes += f.size;
+  const pool = JobPool.create(files.length, inputBytes);
+  try {
+    return await exportWith(pool, opts, tenant, files, inputBytes);
+  } catch (e) {
+    throw asStellaError(e);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function exportWith(
+  pool: JobPool,
+  opts: ExportOptions,
+  tenant: string,
+  files: readonly InputFile[],
+  inputBytes: number,
+): Promise<ExportResult> {
+  // Pass 1: digests, sizes and kinds, in batches across the pool.
+  const hashJobs: Job[] = batches(files, (f) => f.size).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path })) }));
+  const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
+    pool.run<HashOutcome[]>(hashJobs),
+  )).flat();
   const artifacts: Artifact[] = [];
   const sourceOf = new Map<string, InputFile>();
-  for (const f of files) {
-    const r = await hashInput(f);
-    const c = classify(f.name, r.content);
-    artifacts.push({ name: f.name, sha256: r.sha256, size: r.size, mediaType: c.mediaType, kind: c.kind, tenant });
+  files.forEach((f, k) => {
+    const r = hashed[k]!;
+    artifacts.push({ name: f.name, sha256: r.sha256, size: r.size, mediaType: r.mediaType, kind: r.kind, tenant });
     if (!sourceOf.has(r.sha256)) sourceOf.set(r.sha256, { ...f, size: r.size });
-  }
+  });
 
   const signerKeys = dedupeKeys(opts.keys);
-  const extras = new Map<string, Buffer>([[VERIFY_DOC, Buffer.from(VERIFY_MD, 'utf8')]]);
+  const extras = new Map<string, Buffer>([
+    [VERIFY_DOC, Buffer.from(VERIFY_MD, 'utf8')],
+  ]);
   for (const k of signerKeys) extras.set(keyPath(k.keyid), Buffer.from(spkiPem(k), 'utf8'));
 
   const checksumLines: ChecksumLine[] = [...sourceOf.keys()].map((hex) => ({ path: blobPath(hex), sha256: hex }));
@@ -100,19 +138,29 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   const manifest = canonicalBytes(statement);
   const envelope = canonicalBytes(signEnvelope(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys));
 
+  // Pass 2: the archive. Metadata first, then everything else in name order.
+  const mtimeSec = Math.floor(Date.parse(opts.createdAt) / 1000);
+  const head: PlacedEntry[] = [
+    { name: MANIFEST, size: manifest.length, mode: 0o644, data: manifest },
+    { name: ENVELOPE, size: envelope.length, mode: 0o644, data: envelope },
+    { name: CHECKSUMS, size: checksums.length, mode: 0o644, data: checksums },
+  ];
+  const rest: PlacedEntry[] = [];
+  for (const [name, data] of extras) rest.push({ name, size: data.length, mode: 0o644, data });
+  for (const [hex, src] of sourceOf) rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex, path: src.path });
+  rest.sort((x, y) => compareUtf8(x.name, y.name));
+  let totalBytes = 0;
+  for (const e of [...head, ...rest]) totalBytes += e.size;
+  const totalFiles = head.length + rest.length;
+
   const gzipLevel = opts.gzipLevel ?? (isGzipName(opts.out) ? 6 : undefined);
   const file = new AtomicFile(opts.out, 0o644, opts.force ?? false);
-  const writer = new TarWriter({ fd: file.fd, gzipLevel, mtime: new Date(Date.parse(opts.createdAt)) });
   try {
-    await writer.addBuffer(MANIFEST, manifest);
-    await writer.addBuffer(ENVELOPE, envelope);
-    await writer.addBuffer(CHECKSUMS, checksums);
-    const rest: Array<[string, () => Promise<void>]> = [];
-    for (const [path, data] of extras) rest.push([path, () => writer.addBuffer(path, data)]);
-    for (const [hex, src] of sourceOf) rest.push([blobPath(hex), () => writeBlob(writer, hex, src)]);
-    rest.sort((a, b) => compareUtf8(a[0], b[0]));
-    for (const [, write] of rest) await write();
-    await writer.finish();
+    await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, () =>
+      gzipLevel === undefined
+        ? writePlaced(pool, file.fd, head, rest, mtimeSec)
+        : writeSequential(pool, file.fd, gzipLevel, [...head, ...rest], mtimeSec),
+    );
     const bundleBytes = fstatSync(file.fd).size;
     file.commit();
     const totals = statement.predicate.totals;
@@ -128,36 +176,115 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
       signers: signerKeys.map((k) => k.keyid),
     };
   } catch (e) {
-    writer.destroy(e instanceof Error ? e : new Error(String(e)));
     file.abort();
     throw e;
   }
 }
 
-async function hashInput(f: InputFile) {
+/** Consecutive runs of about 8 MiB or 512 files: big enough to amortise a message. */
+function batches<T>(items: readonly T[], sizeOf: (t: T) => number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const it of items) {
+    cur.push(it);
+    bytes += sizeOf(it);
+    if (cur.length >= 512 || bytes >= 8 << 20) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/**
+ * Plain tar: every size is known, so every entry's offset is too. The pool writes runs
+ * of entries at their offsets in parallel (reading, re-hashing and writing on every
+ * core) while this thread writes the metadata at the start.
+ */
+async function writePlaced(pool: JobPool, fd: number, head: PlacedEntry[], rest: PlacedEntry[], mtimeSec: number): Promise<void> {
+  const span = (e: PlacedEntry) => entrySpan(entryHeader(e.name, e.size, e.mode, mtimeSec).length, e.size);
+  let pos = 0;
+  for (const e of head) pos += span(e);
+  const jobs: Job[] = [];
+  for (const run of batches(rest, (e) => e.size)) {
+    jobs.push({ kind: 'write', fd, position: pos, mtimeSec, entries: run });
+    for (const e of run) pos += span(e);
+  }
+  const copying = pool.run<number>(jobs);
+  copying.catch(() => undefined); // awaited below, after the metadata is written
+  let headError: unknown = null;
   try {
-    return await readHashed(f.path, { keepUpTo: CLASSIFY_MAX_BYTES });
+    writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
+    writeZeros(fd, pos, END_OF_ARCHIVE);
   } catch (e) {
-    throw usageError('INPUT_UNREADABLE', `cannot read input ${f.path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    headError = e;
+  }
+  await copying;
+  if (headError) throw headError;
+}
+
+function writeZeros(fd: number, pos: number, n: number): void {
+  const z = Buffer.alloc(n);
+  let off = 0;
+  while (off < n) off += writeSync(fd, z, off, n - off, pos + off);
+}
+
+/** gzip: one ordered stream; compression runs on libuv's threads. */
+async function writeSequential(pool: JobPool, fd: number, level: number, entries: PlacedEntry[], mtimeSec: number): Promise<void> {
+  const writer = new TarWriter({ fd, gzipLevel: level, mtime: new Date(mtimeSec * 1000) });
+  try {
+    for (const e of entries) {
+      if (e.data) await writer.addBuffer(e.name, e.data, e.mode);
+      else {
+        await writer.addStream(e.name, e.size, (write) =>
+          readVerified(e.path!, e.size, e.sha256!, async (chunk) => {
+            await write(chunk);
+            pool.count(chunk.length, 0);
+          }),
+        e.mode);
+      }
+      pool.count(e.data ? e.size : 0, 1);
+    }
+    await writer.finish();
+  } catch (e) {
+    writer.destroy(e instanceof Error ? e : new Error(String(e)));
+    throw e;
   }
 }
 
-async function writeBlob(writer: TarWriter, hex: string, src: InputFile): Promise<void> {
-  const changed = () =>
-    usageError('INPUT_CHANGED', `input ${src.path} changed while it was being exported: export again once it is stable`);
-  await writer.addStream(blobPath(hex), src.size, async (write) => {
-    let r;
-    try {
-      r = await readHashed(src.path, { limit: src.size, onChunk: write });
-    } catch (e) {
-      if (e instanceof StellaError) throw e;
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw changed();
-      if (code) throw usageError('INPUT_UNREADABLE', `cannot read input ${src.path} (${code})`);
-      throw e;
-    }
-    if (r.size !== src.size || r.sha256 !== hex) throw changed();
-  });
+async function withProgress<T>(
+  pool: JobPool,
+  onProgress: ExportOptions['onProgress'],
+  phase: ExportProgress['phase'],
+  totalBytes: number,
+  totalFiles: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!onProgress) return work();
+  const base = pool.done();
+  const report = () => {
+    const d = pool.done();
+    onProgress({ phase, bytes: d.bytes - base.bytes, totalBytes, files: d.files - base.files, totalFiles });
+  };
+  const timer = setInterval(report, 100);
+  try {
+    const r = await work();
+    report();
+    return r;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function asStellaError(e: unknown): unknown {
+  if (!(e instanceof InputReadError)) return e;
+  if (e.reason === 'changed') {
+    return usageError('INPUT_CHANGED', `input ${e.path} changed while it was being exported: export again once it is stable`);
+  }
+  return usageError('INPUT_UNREADABLE', `cannot read input ${e.path} (${e.errno ?? 'error'})`);
 }
 
 function dedupeKeys(keys: readonly SigningKey[]): SigningKey[] {

@@ -1,0 +1,369 @@
+#!/usr/bin/env node
+/**
+ * Benchmark of export and verify against the POSIX pipelines they replace, run side by
+ * side on data generated here (generation is not timed). `npm run bench` builds first.
+ *
+ *   BENCH_RUNS=5      timed repetitions of each command (median reported)
+ *   BENCH_SCALE=1     shrink the data sets for a quick smoke run (e.g. 0.05)
+ *   BENCH_BIG=1       also export and verify a 4 GiB bundle for the flat-memory figure
+ *   BENCH_DIR=/tmp    where the temporary data directory is created
+ *   BENCH_KEEP=1      keep the generated data (printed path) instead of deleting it
+ *
+ * Prints a table of medians, ratios and peak RSS, and writes the same to
+ * bench-results/latest.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// Without /usr/bin/time, our own commands run under this wrapper, which reports the
+// peak RSS of the process it runs in when it exits.
+if (process.argv[2] === '--rss-wrap') {
+  const [, , , outFile, script, ...args] = process.argv;
+  process.argv = [process.execPath, script, ...args];
+  process.on('exit', () => writeFileSync(outFile, String(process.resourceUsage().maxRSS)));
+  await import(pathToFileURL(script).href);
+} else {
+  await run();
+}
+
+async function run() {
+  const ROOT = fileURLToPath(new URL('..', import.meta.url));
+  const BIN = join(ROOT, 'bin', 'stella-evidence.js');
+  const num = (v, d) => (v === undefined || v === '' || !Number.isFinite(Number(v)) ? d : Number(v));
+  const RUNS = Math.max(1, Math.round(num(process.env.BENCH_RUNS, 5)));
+  const SCALE = num(process.env.BENCH_SCALE, 1);
+  const BIG = process.env.BENCH_BIG === '1';
+  const KEEP = process.env.BENCH_KEEP === '1';
+  const HAVE_TIME = spawnSync('/usr/bin/time', ['-f', '%M', 'true'], { stdio: 'ignore' }).status === 0;
+  const MiB = 1 << 20;
+  const count = (n) => Math.max(1, Math.round(n * SCALE));
+
+  const work = mkdtempSync(join(process.env.BENCH_DIR || tmpdir(), 'stella-bench-'));
+  const log = (s) => process.stderr.write(s + '\n');
+  log(`bench: data in ${work} (scale ${SCALE}, ${RUNS} runs${BIG ? ', with 4 GiB case' : ''})`);
+
+  const cli = (...args) => [process.execPath, BIN, ...args];
+  const sh = (script) => ['sh', '-c', script];
+  const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const TAR_FLAGS = '--sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner';
+
+  /** One timed run: wall time in ms and peak RSS in KiB (null when not measurable). */
+  function timeOnce(argv, { allowFail = false } = {}) {
+    const rssFile = join(work, '.rss');
+    rmSync(rssFile, { force: true });
+    let cmd;
+    let args;
+    if (HAVE_TIME) {
+      cmd = '/usr/bin/time';
+      args = ['-f', '%M', '-o', rssFile, ...argv];
+    } else if (argv[0] === process.execPath) {
+      cmd = process.execPath;
+      args = [fileURLToPath(import.meta.url), '--rss-wrap', rssFile, ...argv.slice(1)];
+    } else {
+      cmd = argv[0];
+      args = argv.slice(1);
+    }
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * MiB });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0 && !allowFail) {
+      throw new Error(`command failed (${r.status ?? r.signal}): ${argv.join(' ')}\n${r.stderr}`);
+    }
+    let rss = null;
+    if (existsSync(rssFile)) {
+      const last = readFileSync(rssFile, 'utf8').trim().split('\n').pop();
+      if (/^\d+$/.test(last)) rss = Number(last);
+    }
+    return { ms, rss };
+  }
+
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+
+  /**
+   * Time several commands side by side: one untimed warm-up each, then RUNS rounds that
+   * run every command once, so drift on a shared machine hits all of them alike.
+   */
+  function compare(label, cmds, runs = RUNS) {
+    const res = {};
+    for (const [name, c] of Object.entries(cmds)) {
+      c.before?.();
+      timeOnce(c.argv);
+      res[name] = { argv: c.argv.join(' '), ms: [], rss: [] };
+    }
+    for (let k = 0; k < runs; k++) {
+      for (const [name, c] of Object.entries(cmds)) {
+        c.before?.();
+        const r = timeOnce(c.argv);
+        res[name].ms.push(r.ms);
+        if (r.rss !== null) res[name].rss.push(r.rss);
+      }
+    }
+    for (const r of Object.values(res)) {
+      r.medianMs = median(r.ms);
+      r.peakRssKiB = r.rss.length ? Math.max(...r.rss) : null;
+    }
+    log(`bench: ${label}: ${Object.entries(res).map(([n, r]) => `${n} ${r.medianMs.toFixed(0)} ms`).join(', ')}`);
+    return res;
+  }
+
+  // ---- data ----------------------------------------------------------------------
+  function genRandomFiles(dir, files, size, perDir) {
+    for (let i = 0; i < files; i++) {
+      const sub = join(dir, `d${String(Math.floor(i / perDir)).padStart(3, '0')}`);
+      if (i % perDir === 0) mkdirSync(sub, { recursive: true });
+      writeFileSync(join(sub, `f${String(i).padStart(6, '0')}.bin`), randomBytes(size));
+    }
+  }
+
+  // Log-like text from a seeded generator, so the gzip figures mean something.
+  function genTextFiles(dir, files, size) {
+    mkdirSync(dir, { recursive: true });
+    let s = 0x9e3779b9;
+    const rnd = () => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return (s >>> 0) / 4294967296;
+    };
+    const words = ['scan', 'layer', 'sha256', 'vulnerability', 'CVE-2026-', 'package', 'npm', 'deb', 'fixed', 'affected',
+      'not_affected', 'policy', 'allow', 'deny', 'tenant', 'acme', 'registry', 'image', 'digest', 'component', 'license'];
+    const levels = ['INFO', 'WARN', 'DEBUG', 'ERROR'];
+    for (let i = 0; i < files; i++) {
+      const lines = [];
+      let n = 0;
+      while (n < size) {
+        let line = `2026-10-${String(1 + Math.floor(rnd() * 28)).padStart(2, '0')}T${String(Math.floor(rnd() * 24)).padStart(2, '0')}:` +
+          `${String(Math.floor(rnd() * 60)).padStart(2, '0')}:00Z ${levels[Math.floor(rnd() * 4)]}`;
+        const w = 4 + Math.floor(rnd() * 10);
+        for (let k = 0; k < w; k++) line += ' ' + words[Math.floor(rnd() * words.length)];
+        if (rnd() < 0.3) line += ' ' + Math.floor(rnd() * 0xffffffff).toString(16).padStart(8, '0').repeat(8);
+        lines.push(line);
+        n += line.length + 1;
+      }
+      writeFileSync(join(dir, `log${String(i).padStart(4, '0')}.log`), lines.join('\n').slice(0, size - 1) + '\n');
+    }
+  }
+
+  const t0 = Date.now();
+  const keyPrefix = join(work, 'bench-signer');
+  const trust = join(work, 'trust.json');
+  spawnSync(process.execPath, [BIN, 'keygen', '--out', keyPrefix], { stdio: 'ignore' });
+  const tr = spawnSync(process.execPath, [BIN, 'trust', 'add', '--trust', trust, '--tenant', 'bench', '--key', `${keyPrefix}.pub`], { stdio: 'pipe' });
+  if (tr.status !== 0) throw new Error(`cannot set up keys: ${tr.stderr}`);
+
+  const cases = [
+    { id: 'large', title: `${count(1024)} files of 1 MiB`, files: count(1024), size: MiB, perDir: 256 },
+    { id: 'small', title: `${count(100_000)} files of 1 KiB`, files: count(100_000), size: 1024, perDir: 1000 },
+  ];
+  if (BIG) cases.push({ id: 'big', title: `${count(4096)} files of 1 MiB`, files: count(4096), size: MiB, perDir: 256, memoryOnly: true });
+
+  const results = { cases: {}, gzip: null, coldStart: null };
+  const exportArgs = (data, out, extra = []) =>
+    cli('export', '--tenant', 'bench', '--key', `${keyPrefix}.key`, '--created-at', '2026-01-01T00:00:00Z', '--force', ...extra, '--out', out, data);
+
+  for (const c of cases) {
+    const data = join(work, c.id);
+    log(`bench: generating ${c.title} ...`);
+    genRandomFiles(data, c.files, c.size, c.perDir);
+    const bytes = c.files * c.size;
+    const bundle = join(work, `${c.id}.tar`);
+    const baseTar = join(work, `${c.id}-gnu.tar`);
+    const sums = join(work, `${c.id}.sha256`);
+    const extractDir = join(work, `${c.id}-x`);
+    const rmOut = (p) => () => rmSync(p, { force: true });
+    const runs = c.memoryOnly ? Math.min(RUNS, 2) : RUNS;
+
+    const exp = compare(`${c.id} export`, {
+      export: { argv: exportArgs(data, bundle), before: rmOut(bundle) },
+      ...(c.memoryOnly
+        ? {}
+        : {
+            tarSha256sum: {
+              argv: sh(`cd ${q(data)} && find . -type f -print0 | sort -z | xargs -0 sha256sum > ${q(sums)} && tar ${TAR_FLAGS} -cf ${q(baseTar)} .`),
+              before: () => (rmSync(baseTar, { force: true }), rmSync(sums, { force: true })),
+            },
+            tar: { argv: sh(`cd ${q(data)} && tar ${TAR_FLAGS} -cf ${q(baseTar)} .`), before: rmOut(baseTar) },
+          }),
+    }, runs);
+    const ver = compare(`${c.id} verify`, {
+      verify: { argv: cli('verify', bundle, '--trust', trust, '--tenant', 'bench') },
+      ...(c.memoryOnly
+        ? {}
+        : {
+            tarSha256sumC: {
+              argv: sh(`tar -xf ${q(bundle)} -C ${q(extractDir)} && cd ${q(extractDir)} && sha256sum -c --quiet --strict checksums.sha256`),
+              before: () => (rmSync(extractDir, { recursive: true, force: true }), mkdirSync(extractDir)),
+            },
+          }),
+    }, runs);
+    const bundleBytes = statSync(bundle).size;
+    const r = { title: c.title, files: c.files, bytes, bundleBytes, export: exp, verify: ver };
+    if (!c.memoryOnly) {
+      r.ratios = {
+        exportVsTarSha256sum: exp.export.medianMs / exp.tarSha256sum.medianMs,
+        exportVsTar: exp.export.medianMs / exp.tar.medianMs,
+        verifyVsTarSha256sumC: ver.verify.medianMs / ver.tarSha256sumC.medianMs,
+      };
+      r.throughput = {
+        exportMBps: bytes / 1e6 / (exp.export.medianMs / 1000),
+        verifyMBps: bundleBytes / 1e6 / (ver.verify.medianMs / 1000),
+      };
+    }
+    results.cases[c.id] = r;
+    rmSync(extractDir, { recursive: true, force: true });
+    rmSync(baseTar, { force: true });
+    rmSync(sums, { force: true });
+    if (c.memoryOnly || c.id === 'small') rmSync(data, { recursive: true, force: true });
+    rmSync(bundle, { force: true });
+  }
+
+  // ---- gzip levels, on compressible text ------------------------------------------
+  {
+    const data = join(work, 'text');
+    const files = count(128);
+    log(`bench: generating ${files} MiB of log-like text ...`);
+    genTextFiles(data, files, MiB);
+    const runs = Math.min(RUNS, 3);
+    const gz = {};
+    for (const level of [1, 6]) {
+      const out = join(work, `text-${level}.tar.gz`);
+      const gnu = join(work, `text-${level}-gnu.tar.gz`);
+      const res = compare(`gzip level ${level}`, {
+        export: { argv: exportArgs(data, out, ['--compression-level', String(level)]), before: () => rmSync(out, { force: true }) },
+        tarGzip: { argv: sh(`cd ${q(data)} && tar ${TAR_FLAGS} -cf - . | gzip -${level} > ${q(gnu)}`), before: () => rmSync(gnu, { force: true }) },
+      }, runs);
+      gz[`level${level}`] = { ...res, bundleBytes: statSync(out).size, gnuBytes: statSync(gnu).size };
+    }
+    gz.inputBytes = files * MiB;
+    const plain = join(work, 'text.tar');
+    gz.plain = compare('gzip none', { export: { argv: exportArgs(data, plain), before: () => rmSync(plain, { force: true }) } }, runs);
+    gz.plain.bundleBytes = statSync(plain).size;
+    results.gzip = gz;
+    rmSync(data, { recursive: true, force: true });
+  }
+
+  // ---- cold start -------------------------------------------------------------------
+  {
+    const n = Math.max(10, RUNS);
+    const one = (argv) => {
+      const ms = [];
+      timeOnce(argv);
+      for (let k = 0; k < n; k++) ms.push(timeOnce(argv).ms);
+      return { argv: argv.join(' '), ms, medianMs: median(ms) };
+    };
+    results.coldStart = {
+      help: one(cli('--help')),
+      verifyHelp: one(cli('verify', '--help')),
+      nodeBare: one([process.execPath, '-e', '0']),
+    };
+    log(`bench: cold start: --help ${results.coldStart.help.medianMs.toFixed(0)} ms, verify --help ${results.coldStart.verifyHelp.medianMs.toFixed(0)} ms (node -e 0: ${results.coldStart.nodeBare.medianMs.toFixed(0)} ms)`);
+  }
+
+  if (!KEEP) rmSync(work, { recursive: true, force: true });
+  else log(`bench: kept ${work}`);
+
+  // ---- report -------------------------------------------------------------------------
+  const cpuModel = (() => {
+    try {
+      const m = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+      if (m) return m[1].trim();
+    } catch { /* not Linux */ }
+    return cpus()[0]?.model ?? 'unknown';
+  })();
+  const nproc = spawnSync('nproc', [], { encoding: 'utf8' }).stdout?.trim() || String(cpus().length);
+  const machine = {
+    nproc: Number(nproc),
+    cpu: cpuModel,
+    node: process.version,
+    tar: spawnSync('tar', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? null,
+    rssMethod: HAVE_TIME ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS (our commands only)',
+  };
+  const targets = evaluateTargets(results);
+  const doc = {
+    date: new Date().toISOString(),
+    machine,
+    config: { runs: RUNS, scale: SCALE, big: BIG, seconds: Math.round((Date.now() - t0) / 1000) },
+    ...results,
+    targets,
+  };
+  mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench-results', 'latest.json'), JSON.stringify(doc, null, 2) + '\n');
+  process.stdout.write(renderTable(doc));
+  process.stdout.write(`\nwrote bench-results/latest.json\n`);
+}
+
+function evaluateTargets(r) {
+  const t = [];
+  const add = (figure, value, limit, cmp, unit = '') =>
+    t.push({ figure, value, target: `${cmp} ${limit}${unit}`, met: value === null ? null : cmp === '<=' ? value <= limit : value >= limit });
+  const L = r.cases.large;
+  const S = r.cases.small;
+  add('verify / (tar -xf + sha256sum -c), 1 GiB', L.ratios.verifyVsTarSha256sumC, 0.4, '<=');
+  add('verify / (tar -xf + sha256sum -c), 100k small', S.ratios.verifyVsTarSha256sumC, 0.4, '<=');
+  add('verify throughput, 1 GiB (GB/s)', L.throughput.verifyMBps / 1000, 1, '>=');
+  add('export / (tar + sha256sum), 1 GiB', L.ratios.exportVsTarSha256sum, 0.6, '<=');
+  add('export / (tar + sha256sum), 100k small', S.ratios.exportVsTarSha256sum, 0.6, '<=');
+  add('export / bare tar, 1 GiB', L.ratios.exportVsTar, 1.3, '<=');
+  add('export / bare tar, 100k small', S.ratios.exportVsTar, 2.5, '<=');
+  const mib = (kib) => (kib === null ? null : kib / 1024);
+  const B = r.cases.big;
+  if (B) {
+    add('export peak RSS, 4 GiB (MiB)', mib(B.export.export.peakRssKiB), 150, '<=');
+    add('verify peak RSS, 4 GiB (MiB)', mib(B.verify.verify.peakRssKiB), 150, '<=');
+  }
+  add('--help cold start (ms)', r.coldStart.help.medianMs, 150, '<=');
+  add('verify --help cold start (ms)', r.coldStart.verifyHelp.medianMs, 150, '<=');
+  return t;
+}
+
+function renderTable(doc) {
+  const f = (x, d = 2) => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
+  const ms = (r) => `${(r.medianMs / 1000).toFixed(2)} s`;
+  const rss = (r) => (r.peakRssKiB === null ? 'n/a' : `${(r.peakRssKiB / 1024).toFixed(0)} MiB`);
+  const lines = [];
+  const m = doc.machine;
+  lines.push(`\nMachine: ${m.nproc} cores, ${m.cpu}, Node ${m.node}, ${m.tar}; ${doc.config.runs} runs, medians; scale ${doc.config.scale}\n`);
+  lines.push('| case | command | median | peak RSS | ratio |');
+  lines.push('| --- | --- | ---: | ---: | ---: |');
+  for (const [id, c] of Object.entries(doc.cases)) {
+    const e = c.export;
+    const v = c.verify;
+    if (!c.ratios) {
+      lines.push(`| ${c.title} (${id}) | export | ${ms(e.export)} | ${rss(e.export)} | |`);
+      lines.push(`| ${c.title} (${id}) | verify | ${ms(v.verify)} | ${rss(v.verify)} | |`);
+      continue;
+    }
+    lines.push(`| ${c.title} | stella-evidence export | ${ms(e.export)} | ${rss(e.export)} | ${f(c.ratios.exportVsTarSha256sum)} of tar+sha256sum, ${f(c.ratios.exportVsTar)} of tar |`);
+    lines.push(`| ${c.title} | sha256sum + GNU tar -cf | ${ms(e.tarSha256sum)} | ${rss(e.tarSha256sum)} | 1 |`);
+    lines.push(`| ${c.title} | GNU tar -cf | ${ms(e.tar)} | ${rss(e.tar)} | |`);
+    lines.push(`| ${c.title} | stella-evidence verify | ${ms(v.verify)} | ${rss(v.verify)} | ${f(c.ratios.verifyVsTarSha256sumC)} of tar -xf+sha256sum -c (${f(c.throughput.verifyMBps / 1000)} GB/s) |`);
+    lines.push(`| ${c.title} | tar -xf + sha256sum -c | ${ms(v.tarSha256sumC)} | ${rss(v.tarSha256sumC)} | 1 |`);
+  }
+  const g = doc.gzip;
+  if (g) {
+    lines.push('');
+    lines.push(`Gzip, ${(g.inputBytes / 2 ** 20).toFixed(0)} MiB of log-like text:\n`);
+    lines.push('| output | stella-evidence export | size | GNU tar \\| gzip | size |');
+    lines.push('| --- | ---: | ---: | ---: | ---: |');
+    lines.push(`| .tar (no gzip) | ${ms(g.plain.export)} | ${(g.plain.bundleBytes / 2 ** 20).toFixed(1)} MiB | | |`);
+    for (const lv of [1, 6]) {
+      const x = g[`level${lv}`];
+      lines.push(`| .tar.gz level ${lv} | ${ms(x.export)} | ${(x.bundleBytes / 2 ** 20).toFixed(1)} MiB | ${ms(x.tarGzip)} | ${(x.gnuBytes / 2 ** 20).toFixed(1)} MiB |`);
+    }
+  }
+  const cs = doc.coldStart;
+  lines.push('');
+  lines.push(`Cold start: --help ${cs.help.medianMs.toFixed(0)} ms, verify --help ${cs.verifyHelp.medianMs.toFixed(0)} ms (bare node -e 0: ${cs.nodeBare.medianMs.toFixed(0)} ms)\n`);
+  lines.push('| target | figure | met |');
+  lines.push('| --- | ---: | --- |');
+  for (const t of doc.targets) lines.push(`| ${t.figure} ${t.target} | ${f(t.value)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'NO'} |`);
+  return lines.join('\n') + '\n';
+}

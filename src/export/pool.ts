@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InputReadError } from './read-file.js';
+import { runJob, type Job } from './jobs.js';
+
+type Failure = { path: string; reason: 'unreadable' | 'changed'; errno?: string } | { message: string };
+
+/**
+ * Runs export jobs on worker threads, one per core, so hashing and copying use every
+ * core; or inline, when the export is too small to repay starting threads (about 30 ms
+ * each) or the compiled worker is absent (running from sources under a test runner).
+ * Progress is counted in shared memory so it can be read while jobs run.
+ */
+export class JobPool {
+  private readonly tally: Float64Array;
+  private readonly workers: Worker[] = [];
+
+  private constructor(threads: number) {
+    this.tally = new Float64Array(new SharedArrayBuffer(16 * (threads + 1)));
+    const url = new URL('./worker.js', import.meta.url);
+    for (let slot = 0; slot < threads; slot++) {
+      const w = new Worker(url, { workerData: { counters: this.tally.buffer, slot: slot + 1 } });
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  /** Threads for a workload: none for small ones. */
+  static create(files: number, bytes: number): JobPool {
+    const worth = files >= 512 || bytes >= 16 * 1024 * 1024;
+    const compiled = existsSync(fileURLToPath(new URL('./worker.js', import.meta.url)));
+    const cores = availableParallelism();
+    return new JobPool(worth && compiled && cores > 1 ? Math.min(cores, 8) : 0);
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /** Work done on this thread, counted with the pool's. */
+  count(bytes: number, files: number): void {
+    this.tally[0] = this.tally[0]! + bytes;
+    this.tally[1] = this.tally[1]! + files;
+  }
+
+  /** Bytes and files done so far, over all jobs this pool ran. */
+  done(): { bytes: number; files: number } {
+    let bytes = 0;
+    let files = 0;
+    for (let k = 0; k < this.tally.length; k += 2) {
+      bytes += this.tally[k]!;
+      files += this.tally[k + 1]!;
+    }
+    return { bytes, files };
+  }
+
+  /**
+   * Run jobs, results in job order. After a failure no new job starts, but those in
+   * flight are awaited: a write job must not outlive the file descriptor it writes to.
+   */
+  async run<T>(jobs: readonly Job[]): Promise<T[]> {
+    const results: T[] = new Array(jobs.length);
+    let failure: unknown = null;
+    if (this.workers.length === 0) {
+      const progress = (b: number, f: number) => this.count(b, f);
+      for (let k = 0; k < jobs.length; k++) {
+        results[k] = runJob(jobs[k]!, progress) as T;
+        // Let timers (progress display) run between batches.
+        await new Promise((r) => setImmediate(r));
+      }
+      return results;
+    }
+    let next = 0;
+    await Promise.all(
+      this.workers.map(async (w) => {
+        while (failure === null && next < jobs.length) {
+          const id = next++;
+          try {
+            results[id] = (await this.send(w, id, jobs[id]!)) as T;
+          } catch (e) {
+            failure ??= e;
+          }
+        }
+      }),
+    );
+    if (failure !== null) throw failure;
+    return results;
+  }
+
+  private send(w: Worker, id: number, job: Job): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        w.off('message', onMessage);
+        w.off('error', onError);
+        w.off('exit', onExit);
+      };
+      const onMessage = (m: { id: number; result?: unknown; error?: Failure }) => {
+        if (m.id !== id) return;
+        cleanup();
+        if (!m.error) resolve(m.result);
+        else if ('path' in m.error) reject(new InputReadError(m.error.path, m.error.reason, m.error.errno));
+        else reject(new Error(m.error.message));
+      };
+      const onError = (e: Error) => {
+        cleanup();
+        reject(e);
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new Error(`export worker exited (${code})`));
+      };
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.on('exit', onExit);
+      w.ref();
+      w.postMessage({ id, job });
+    }).finally(() => w.unref());
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

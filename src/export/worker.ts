@@ -1,0 +1,23 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { InputReadError } from './read-file.js';
+import { runJob, type Job } from './jobs.js';
+
+/** Worker thread of the export pool: runs jobs, counts progress into shared memory. */
+const { counters, slot } = workerData as { counters: SharedArrayBuffer; slot: number };
+const tally = new Float64Array(counters);
+const progress = (bytes: number, files: number): void => {
+  tally[2 * slot] = tally[2 * slot]! + bytes;
+  tally[2 * slot + 1] = tally[2 * slot + 1]! + files;
+};
+
+parentPort!.on('message', ({ id, job }: { id: number; job: Job }) => {
+  try {
+    parentPort!.postMessage({ id, result: runJob(job, progress) });
+  } catch (e) {
+    const error =
+      e instanceof InputReadError
+        ? { path: e.path, reason: e.reason, errno: e.errno }
+        : { message: e instanceof Error ? e.message : String(e) };
+    parentPort!.postMessage({ id, error });
+  }
+});

@@ -1,0 +1,112 @@
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exportBundle, type ExportOptions, type ExportProgress } from '../src/export/export.js';
+import { parsePrivateKeyPem } from '../src/crypto/keys.js';
+import { StellaError } from '../src/errors.js';
+import { CREATED_AT, KEYS, mustRun, REPO } from './helpers/cli.js';
+import { writeTrustFile } from './helpers/keys.js';
+import { removeTempDirs, tempDir } from './helpers/tmp.js';
+
+afterAll(removeTempDirs);
+
+const key = parsePrivateKeyPem(readFileSync(KEYS.acme.key, 'utf8'), KEYS.acme.key, undefined);
+
+/** Enough files that the compiled exporter hands the work to worker threads. */
+function manyFiles(root: string): string {
+  const dir = join(root, 'in');
+  for (let d = 0; d < 6; d++) {
+    mkdirSync(join(dir, `d${d}`), { recursive: true });
+    for (let f = 0; f < 100; f++) writeFileSync(join(dir, `d${d}`, `f${f}.txt`), `file ${d}/${f}\n`.repeat(1 + ((d * 100 + f) % 37)));
+  }
+  writeFileSync(join(dir, 'big-1.bin'), Buffer.alloc(3 * 1024 * 1024 + 17, 7));
+  writeFileSync(join(dir, 'big-copy.bin'), Buffer.alloc(3 * 1024 * 1024 + 17, 7)); // same content: one blob
+  writeFileSync(join(dir, 'sbom.cdx.json'), JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6' }));
+  writeFileSync(join(dir, 'empty'), '');
+  writeFileSync(join(dir, 'ünïcödé-ñame.log'), 'x\n');
+  return dir;
+}
+
+const base = (dir: string, out: string, extra: Partial<ExportOptions> = {}): ExportOptions => ({
+  tenant: 'acme',
+  keys: [key],
+  out,
+  inputs: [dir],
+  createdAt: CREATED_AT,
+  ...extra,
+});
+
+describe('export pipeline', () => {
+  it('writes the same bytes on worker threads (compiled) as inline (sources), and the bundle verifies', async () => {
+    const root = tempDir();
+    const dir = manyFiles(root);
+    const compiled = (await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js');
+    const seen: ExportProgress[] = [];
+    const inline = await exportBundle(base(dir, join(root, 'inline.tar')));
+    const pooled = await compiled.exportBundle(base(dir, join(root, 'pooled.tar'), { onProgress: (p) => seen.push(p) }));
+    expect(pooled).toEqual({ ...inline, out: join(root, 'pooled.tar') });
+    expect(inline.artifacts).toBe(605);
+    expect(inline.blobs).toBeLessThan(605);
+    expect(readFileSync(join(root, 'pooled.tar')).equals(readFileSync(join(root, 'inline.tar')))).toBe(true);
+
+    // Progress: the hash phase, then the write phase, each ending at its totals.
+    const lastOf = (phase: string) => seen.filter((p) => p.phase === phase).at(-1)!;
+    expect(lastOf('hash')).toMatchObject({ files: 605, totalFiles: 605 });
+    expect(lastOf('hash').bytes).toBe(lastOf('hash').totalBytes);
+    expect(lastOf('write').bytes).toBe(lastOf('write').totalBytes);
+    expect(lastOf('write').files).toBe(lastOf('write').totalFiles);
+    expect(seen.findIndex((p) => p.phase === 'write')).toBeGreaterThan(seen.findIndex((p) => p.phase === 'hash'));
+
+    const trust = writeTrustFile(join(root, 'trust.json'), { acme: [KEYS.acme.pub] });
+    const v = mustRun(['verify', join(root, 'pooled.tar'), '--trust', trust, '--tenant', 'acme']);
+    expect(v.stdout).toMatch(/^verified: /m);
+  });
+
+  it('gzip output holds exactly the plain archive', async () => {
+    const root = tempDir();
+    const dir = manyFiles(root);
+    await exportBundle(base(dir, join(root, 'a.tar')));
+    await exportBundle(base(dir, join(root, 'a.tar.gz'), { gzipLevel: 1 }));
+    expect(gunzipSync(readFileSync(join(root, 'a.tar.gz'))).equals(readFileSync(join(root, 'a.tar')))).toBe(true);
+  });
+
+  // An input edited between the hashing pass and the writing pass must fail the export:
+  // the bundle would otherwise contradict its signed manifest.
+  const edits: Array<[string, (p: string) => void]> = [
+    ['same size, new content', (p) => writeFileSync(p, Buffer.alloc(3 * 1024 * 1024 + 17, 8))],
+    ['grew', (p) => appendFileSync(p, 'more')],
+    ['shrank', (p) => truncateSync(p, 100)],
+    ['deleted', (p) => unlinkSync(p)],
+  ];
+  for (const [what, edit] of edits) {
+    for (const mode of ['inline', 'worker threads'] as const) {
+      it(`refuses an input that changed between the passes (${what}, ${mode})`, async () => {
+        const root = tempDir();
+        const dir = manyFiles(root);
+        const out = join(root, `${mode}.tar`);
+        const lib =
+          mode === 'inline'
+            ? { exportBundle }
+            : ((await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js'));
+        let edited = false;
+        const onProgress = (p: ExportProgress) => {
+          if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
+            edited = true;
+            edit(join(dir, 'big-1.bin'));
+          }
+        };
+        const err = await lib.exportBundle(base(dir, out, { onProgress })).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(edited).toBe(true);
+        expect(err).toBeInstanceOf(Error);
+        expect((err as StellaError).code).toBe('INPUT_CHANGED');
+        expect((err as Error).message).toContain('big-1.bin');
+        expect(() => readFileSync(out)).toThrow(/ENOENT/);
+        rmSync(root, { recursive: true, force: true });
+      });
+    }
+  }
+});

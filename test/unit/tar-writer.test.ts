@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import tar from 'tar-stream';
+import { entryHeader, entrySpan, TarWriter } from '../../src/bundle/tar-writer.js';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+
+const MTIME = Date.parse('2026-11-01T00:00:00Z') / 1000;
+
+/** What tar-stream (the writer we replaced) emits for one entry, header(s) only. */
+async function tarStreamHeader(name: string, size: number, mode: number): Promise<Buffer> {
+  const pack = tar.pack();
+  const parts: Buffer[] = [];
+  pack.on('data', (b: Buffer) => parts.push(b));
+  const done = new Promise((r) => pack.on('end', r));
+  const entry = pack.entry({ name, size, mode, mtime: new Date(MTIME * 1000), uid: 0, gid: 0, uname: '', gname: '', type: 'file' });
+  entry.end(Buffer.alloc(size, 0x61));
+  pack.finalize();
+  await done;
+  const all = Buffer.concat(parts);
+  return all.subarray(0, all.length - 1024 - size - ((512 - (size % 512)) % 512));
+}
+
+describe('tar headers', () => {
+  const names = [
+    'manifest.json',
+    'blobs/sha256/' + 'ab'.repeat(32),
+    'x'.repeat(100),
+    'dir/'.repeat(30) + 'file.txt', // split into prefix and name
+    'päckage/ß-ünïcode.json', // pax path record
+    'y'.repeat(101), // too long for ustar, no slash to split at
+    'd/' + 'z'.repeat(120), // the part after the slash still does not fit
+  ];
+  for (const name of names) {
+    for (const [size, mode] of [[0, 0o644], [1, 0o755], [513, 0o644]] as const) {
+      it(`match tar-stream byte for byte: ${name.slice(0, 40)} (${size} B, ${mode.toString(8)})`, async () => {
+        const ours = entryHeader(name, size, mode, MTIME);
+        expect(ours.equals(await tarStreamHeader(name, size, mode))).toBe(true);
+        expect(entrySpan(ours.length, size) % 512).toBe(0);
+      });
+    }
+  }
+
+  it('uses base-256 for a size that does not fit 11 octal digits', () => {
+    const h = entryHeader('big', 2 ** 33, 0o644, MTIME);
+    expect(h[124]).toBe(0x80);
+    expect(h.readUIntBE(130, 6)).toBe(2 ** 33);
+  });
+});
+
+describe('TarWriter (sequential, used for gzip)', () => {
+  it('refuses an entry that gets more or fewer bytes than announced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tarw-'));
+    try {
+      const fd = openSync(join(dir, 'a.tar'), 'w');
+      const w = new TarWriter({ fd, mtime: new Date(MTIME * 1000) });
+      await expect(w.addStream('a', 3, async (write) => write(Buffer.from('abcd')))).rejects.toThrow(/more than/);
+      w.destroy(new Error('stop'));
+      closeSync(fd);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes gzip whose content is the plain archive', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tarw-'));
+    try {
+      const outs: Buffer[] = [];
+      for (const gzipLevel of [undefined, 1]) {
+        const p = join(dir, `a${gzipLevel ?? ''}`);
+        const fd = openSync(p, 'w');
+        const w = new TarWriter({ fd, gzipLevel, mtime: new Date(MTIME * 1000) });
+        await w.addBuffer('a.txt', Buffer.from('hello\n'));
+        await w.addStream('b.bin', 3 << 20, async (write) => {
+          for (let k = 0; k < 3; k++) await write(Buffer.alloc(1 << 20, k));
+        });
+        await w.finish();
+        closeSync(fd);
+        outs.push(readFileSync(p));
+      }
+      expect(gunzipSync(outs[1]!).equals(outs[0]!)).toBe(true);
+      expect(outs[0]!.length).toBe(512 + 512 + 512 + (3 << 20) + 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
