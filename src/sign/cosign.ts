@@ -77,8 +77,9 @@ export async function cosignBundle(opts: CosignOptions): Promise<CosignResult> {
     file.commit();
   } catch (e) {
     file.abort();
-    if (e instanceof TarFormatError) {
-      throw integrityError('BUNDLE_CHANGED', `${opts.bundle} changed while it was being signed (${e.message}): nothing was written; sign again`);
+    const zlib = typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).code!.startsWith('Z_');
+    if (e instanceof TarFormatError || zlib) {
+      throw integrityError('BUNDLE_CHANGED', `${opts.bundle} changed while it was being signed (${(e as Error).message}): nothing was written; sign again`);
     }
     throw e;
   }
