@@ -43,6 +43,7 @@ const MARKER_CONTENT = canonicalBytes({ format: 'stella-evidence-store', version
 const HOST_TAG = sha256Hex(hostname()).slice(0, 8);
 const TEMP_NAME = /^(?:\.)?([0-9a-f]{8})\.(\d+)\.[0-9a-f]+\.blob(?:\.\d+\.[0-9a-f]+\.tmp)?$/;
 const CHUNK = 1 << 20;
+const MARKER_TEMP = /^\.store\.json\.\d+\.[0-9a-f]+\.tmp$/;
 const LOCK_TEMP = /^lock(?:\.break)?\.(\d+)\.[0-9a-f]{12}$/;
 
 export interface OpenStoreOptions {
@@ -70,7 +71,9 @@ export class FsEvidenceStore implements EvidenceStore {
       if (code !== 'ENOENT') throw storeIo(e, dir);
       entries = null;
     }
-    if (entries === null || entries.length === 0) {
+    // A concurrent first writer's marker in the making does not make the directory foreign.
+    const meaningful = entries?.filter((n) => !MARKER_TEMP.test(n)) ?? [];
+    if (entries === null || (meaningful.length === 0 && !entries.includes(STORE_MARKER))) {
       if (!opts.create) {
         throw usageError('STORE_MISSING', `store ${dir} does not exist or is empty: add evidence first with "stella-evidence store add", or pass --store DIR`);
       }
