@@ -14,6 +14,17 @@ export const keyPath = (keyid: string): string => `${KEY_PREFIX}${keyid}.pub`;
 
 /** Ascending order of the UTF-8 bytes, independent of locale and of UTF-16 quirks. */
 export function compareUtf8(a: string, b: string): number {
+  // Below U+D800, UTF-16 code units sort as UTF-8 bytes do; only surrogates and
+  // U+E000..U+FFFF disagree, so those go the slow way. Sorting 100,000 names no longer
+  // allocates two buffers per comparison (seconds of an export's profile).
+  const n = Math.min(a.length, b.length);
+  for (let k = 0; k < n; k++) {
+    const x = a.charCodeAt(k);
+    const y = b.charCodeAt(k);
+    if (x === y) continue;
+    if (x >= 0xd800 || y >= 0xd800) break;
+    return x < y ? -1 : 1;
+  }
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 

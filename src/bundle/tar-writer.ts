@@ -94,6 +94,13 @@ export function entryHeader(name: string, size: number, mode: number, mtimeSec: 
   ]);
 }
 
+/** Length of entryHeader(name, ...) without building it. */
+export function entryHeaderLength(name: string): number {
+  if (splitUstar(name)) return BLOCK;
+  const pax = Buffer.byteLength(paxRecord('path', name), 'utf8');
+  return 2 * BLOCK + pax + padOf(pax);
+}
+
 /** Bytes an entry takes in the archive: header(s), content, padding. */
 export const entrySpan = (headerBytes: number, size: number): number => headerBytes + size + padOf(size);
 

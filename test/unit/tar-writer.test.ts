@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import tar from 'tar-stream';
-import { entryHeader, entrySpan, TarWriter } from '../../src/bundle/tar-writer.js';
+import { entryHeader, entryHeaderLength, entrySpan, TarWriter } from '../../src/bundle/tar-writer.js';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,7 @@ describe('tar headers', () => {
         const ours = entryHeader(name, size, mode, MTIME);
         expect(ours.equals(await tarStreamHeader(name, size, mode))).toBe(true);
         expect(entrySpan(ours.length, size) % 512).toBe(0);
+        expect(entryHeaderLength(name)).toBe(ours.length);
       });
     }
   }

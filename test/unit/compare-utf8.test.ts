@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { compareUtf8 } from '../../src/bundle/layout.js';
+
+const byBytes = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+
+describe('compareUtf8', () => {
+  it('orders exactly as the UTF-8 bytes do, surrogates and the BMP private use area included', () => {
+    const ch = fc.constantFrom('a', 'b', 'Z', '/', '.', 'é', 'ß', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\ufb01', '😀', '𝄞', '\ud800', '\udfff');
+    const str = fc.array(ch, { maxLength: 8 }).map((xs) => xs.join(''));
+    fc.assert(
+      fc.property(str, str, (a, b) => {
+        expect(Math.sign(compareUtf8(a, b))).toBe(byBytes(a, b));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('puts U+E000 before U+1F600, as UTF-8 does (UTF-16 code units say the opposite)', () => {
+    expect(compareUtf8('\ue000', '😀')).toBeLessThan(0);
+    expect('\ue000' < '😀').toBe(false);
+    expect(compareUtf8('a/b', 'a/b')).toBe(0);
+    expect(compareUtf8('a', 'ab')).toBeLessThan(0);
+  });
+});
