@@ -3,6 +3,7 @@ export const MANIFEST = 'manifest.json';
 export const ENVELOPE = 'manifest.dsse.json';
 export const CHECKSUMS = 'checksums.sha256';
 export const VERIFY_DOC = 'VERIFY.md';
+export const VERIFY_SCRIPT = 'verify.sh';
 export const BLOB_PREFIX = 'blobs/sha256/';
 export const KEY_PREFIX = 'keys/';
 

@@ -8,9 +8,10 @@ import { sha256Hex } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../crypto/dsse.js';
 import { formatChecksums, type ChecksumLine } from '../bundle/checksums.js';
-import { blobPath, CHECKSUMS, compareUtf8, ENVELOPE, keyPath, MANIFEST, VERIFY_DOC } from '../bundle/layout.js';
+import { blobPath, CHECKSUMS, compareUtf8, ENVELOPE, keyPath, MANIFEST, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
 import { END_OF_ARCHIVE, entryHeader, entrySpan, TarWriter } from '../bundle/tar-writer.js';
 import { VERIFY_MD } from '../bundle/verify-doc.js';
+import { VERIFY_SH } from '../bundle/verify-script.js';
 import {
   computeTotals,
   PREDICATE_TYPE,
@@ -114,6 +115,7 @@ async function exportWith(
   const signerKeys = dedupeKeys(opts.keys);
   const extras = new Map<string, Buffer>([
     [VERIFY_DOC, Buffer.from(VERIFY_MD, 'utf8')],
+    [VERIFY_SCRIPT, Buffer.from(VERIFY_SH, 'utf8')],
   ]);
   for (const k of signerKeys) extras.set(keyPath(k.keyid), Buffer.from(spkiPem(k), 'utf8'));
 
@@ -146,7 +148,8 @@ async function exportWith(
     { name: CHECKSUMS, size: checksums.length, mode: 0o644, data: checksums },
   ];
   const rest: PlacedEntry[] = [];
-  for (const [name, data] of extras) rest.push({ name, size: data.length, mode: 0o644, data });
+  // verify.sh is executable so that GNU tar unpacks it ready to run.
+  for (const [name, data] of extras) rest.push({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data });
   for (const [hex, src] of sourceOf) rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex, path: src.path });
   rest.sort((x, y) => compareUtf8(x.name, y.name));
   let totalBytes = 0;
