@@ -8,6 +8,7 @@ import { authorize } from '../authority/context.js';
 import { authorizationOf, describeAuthorization } from '../authority/record.js';
 import { SCOPE } from '../authority/scopes.js';
 import { humanBytes, out, passphraseFrom, printJson, readTextFile } from './io.js';
+import { exportProgressBar } from './progress.js';
 
 export interface ExportFlags {
   tenant?: string[];
@@ -20,6 +21,7 @@ export interface ExportFlags {
   passphraseFile?: string;
   compressionLevel?: string;
   json?: boolean;
+  quiet?: boolean;
   token?: string;
   config?: string;
   authorityJwks?: string;
@@ -53,6 +55,7 @@ export async function exportCommand(paths: string[], o: ExportFlags): Promise<vo
   }
   const passphrase = passphraseFrom(o.passphraseFile);
   const keys = o.key.map((f) => parsePrivateKeyPem(readTextFile(f, 'key file'), f, passphrase));
+  const bar = exportProgressBar(o);
   const r = await exportBundle({
     tenant,
     keys,
@@ -64,7 +67,8 @@ export async function exportCommand(paths: string[], o: ExportFlags): Promise<vo
     followSymlinks: !!o.followSymlinks,
     gzipLevel,
     authorization,
-  });
+    onProgress: bar.onProgress,
+  }).finally(() => bar.done());
   if (o.json) printJson(r);
   else {
     out(`wrote ${r.out} (${humanBytes(r.bundleBytes)})`);

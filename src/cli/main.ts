@@ -81,6 +81,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--compression-level <n>', 'gzip level 0-9 for .tar.gz output (default 6)')
     .option('--follow-symlinks', 'export the targets of symbolic links instead of refusing them')
     .option('--force', 'replace an existing output file')
+    .option('--quiet', 'no progress bar on stderr (it is shown only on a terminal)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -96,6 +97,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--tenant <tenant>', 'the tenant you expect (default: the one the manifest names)')
     .option('--at <time>', "evaluate key lifetimes at this instant (RFC 3339; default: the bundle's creation time)")
     .option('--json', 'print the report as JSON (schemas/verify-report.schema.json)')
+    .option('--quiet', 'no progress bar on stderr (it is shown only on a terminal)')
     .addHelpText('after', '\nExample:\n  stella-evidence verify acme.tar --trust trust.json --tenant acme\n')
     .action(async (bundle, o) => setExit(await (await import('./verify.js')).verifyCommand(bundle, o)));
 

@@ -4,6 +4,7 @@ import { parseRfc3339 } from '../util/time.js';
 import { verifyBundle } from '../verify/verifier.js';
 import { decisiveFailure, type VerifyReport } from '../verify/report.js';
 import { out, printJson } from './io.js';
+import { progressBar, wantProgress } from './progress.js';
 import { describeAuthorization } from '../authority/record.js';
 
 export const NEXT_STEP: Record<string, string> = {
@@ -17,13 +18,26 @@ export interface VerifyFlags {
   tenant?: string;
   at?: string;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export async function verifyCommand(bundle: string, o: VerifyFlags): Promise<number> {
   const expected = o.tenant === undefined ? undefined : requireTenantId(o.tenant);
   const at = o.at === undefined ? undefined : parseRfc3339(o.at, '--at');
   const trust = loadTrustFile(o.trust);
-  const report = await verifyBundle({ bundle, trust, tenant: expected, at });
+  const bar = progressBar(wantProgress(o));
+  let report: VerifyReport;
+  try {
+    report = await verifyBundle({
+      bundle,
+      trust,
+      tenant: expected,
+      at,
+      onProgress: (p) => bar.update({ label: 'verify', bytes: p.bytes, totalBytes: p.totalBytes, files: p.entries }),
+    });
+  } finally {
+    bar.done();
+  }
   if (o.json) printJson(report);
   else printVerifyReport(report);
   reportFailure('verification failed', report);

@@ -14,7 +14,7 @@ import {
   METADATA_ENTRIES,
   unsafeNameReason,
 } from '../bundle/layout.js';
-import { DEFAULT_ARCHIVE_LIMITS, readArchive, type ArchiveLimits } from '../bundle/read-archive.js';
+import { DEFAULT_ARCHIVE_LIMITS, readArchive, type ArchiveLimits, type ArchiveProgress } from '../bundle/read-archive.js';
 import { TarFormatError } from '../bundle/tar-reader.js';
 import type { TrustStore } from '../trust/trust-file.js';
 import { finishReport, type CheckResult, type SignerResult, type VerifyReport } from './report.js';
@@ -34,6 +34,8 @@ export interface VerifyOptions {
   /** RFC 3339 UTC instant to evaluate key lifetimes at; default: the bundle's creation time. */
   at?: string | undefined;
   limits?: Partial<VerifyLimits>;
+  /** Called as the bundle is read (bytes of the file, entries seen). */
+  onProgress?: ArchiveProgress | undefined;
 }
 
 export interface VerifyLimits extends ArchiveLimits {
@@ -157,6 +159,7 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
         };
       },
       limits,
+      opts.onProgress,
     );
   } catch (e) {
     if (!(e instanceof TarFormatError)) throw e;
