@@ -58,7 +58,11 @@ export async function extractBundle(opts: ExtractOptions): Promise<ExtractResult
   const plan = planExtraction(v.statement.predicate.artifacts);
 
   const staging = join(dirname(target), `.${basename(target)}.extract-${process.pid}-${randomBytes(6).toString('hex')}`);
-  mkdirSync(staging, { mode: 0o700 });
+  try {
+    mkdirSync(staging, { mode: 0o700 });
+  } catch (e) {
+    throw usageError('TARGET_UNUSABLE', `cannot create a directory beside ${opts.to} (${(e as NodeJS.ErrnoException).code ?? 'error'}): nothing was extracted`);
+  }
   trackTemporary(staging);
   try {
     for (const d of plan.dirs) fsStep(() => mkdirSync(join(staging, d), { mode: 0o755 }), d, opts.to);
@@ -71,7 +75,7 @@ export async function extractBundle(opts: ExtractOptions): Promise<ExtractResult
       if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
         throw usageError('TARGET_NOT_EMPTY', `${opts.to} appeared or filled up during extraction: nothing was extracted`);
       }
-      throw e;
+      throw usageError('TARGET_UNUSABLE', `cannot move the extracted files to ${opts.to} (${code ?? 'error'}): nothing was extracted`);
     }
     untrackTemporary(staging);
     fsyncDir(dirname(target));
