@@ -258,9 +258,11 @@ describe('export: refusals (exit 2, no output file)', () => {
     expect(listDir(dir)).toEqual([]);
   });
 
-  it('two --tenant flags', () => {
+  it('two --tenant flags: mixing tenants is refused as a tenant violation (exit 4), naming both', () => {
     const dir = tempDir();
-    expectRefused(dir, exportArgs({ out: join(dir, 'x.tar'), inputs: [ACME], extra: ['--tenant', 'globex'] }), /tenant/);
+    const r = runCli(exportArgs({ out: join(dir, 'x.tar'), inputs: [ACME], extra: ['--tenant', 'globex'] }));
+    expectCleanFailure(r, 4, /acme, globex/);
+    expect(listDir(dir)).toEqual([]);
   });
 
   it('accepts the longest valid slug (63 characters)', async () => {

@@ -70,8 +70,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (o) => (await import('./trust.js')).trustListCommand(o));
 
   withAuthorityOptions(program.command('export'))
-    .description("Bundle one tenant's evidence files into a signed, content-addressed, deterministic bundle.")
-    .argument('<path...>', 'files and directories to export (directories are walked recursively)')
+    .description("Bundle one tenant's evidence into a signed, content-addressed, deterministic bundle: files given as PATHs, or a selection of the store.")
+    .argument('[path...]', 'files and directories to export (walked recursively); none: export from the store')
     .addOption(new Option('--tenant <tenant>', 'the tenant the evidence belongs to (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
     .addOption(new Option('--key <keyfile>', 'Ed25519 private key (PKCS#8 PEM); repeat to co-sign').argParser(collect))
     .requiredOption('--out <file>', 'bundle to write (.tar, or .tar.gz/.tgz for gzip)')
@@ -83,9 +83,18 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--force', 'replace an existing output file')
     .option('--quiet', 'no progress bar on stderr (it is shown only on a terminal)')
     .option('--json', 'print the result as JSON')
+    .option('--store <dir>', 'export from this store (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)')
+    .addOption(new Option('--select <name=value>', 'store: kind=K, environment=, project=, workspace=, label.NAME= (repeatable)').argParser(collect))
+    .option('--since <time>', 'store: only records ingested at or after this time (RFC 3339)')
+    .option('--until <time>', 'store: only records ingested at or before this time (RFC 3339)')
+    .option('--cross-tenant', 'store: export several tenants (repeat --tenant; the first is the requesting tenant)')
+    .option('--reason <text>', 'store, with --cross-tenant: why, recorded in the manifest and every involved audit log')
+    .option('--actor <name>', 'store: who exports, for the audit log (default: STELLA_EVIDENCE_ACTOR, else the OS user)')
     .addHelpText(
       'after',
-      '\nExample:\n  stella-evidence export --tenant acme --key keys/acme-signer.key --scope environment=prod \\\n    --created-at 2026-11-01T00:00:00Z --out acme.tar evidence/\n',
+      '\nExamples:\n  stella-evidence export --tenant acme --key keys/acme-signer.key --scope environment=prod \\\n    --created-at 2026-11-01T00:00:00Z --out acme.tar evidence/\n' +
+        '  stella-evidence export --tenant acme --store store/ --select kind=sbom --select environment=prod \\\n    --key keys/acme-signer.key --out acme-sboms.tar\n' +
+        '  stella-evidence export --cross-tenant --tenant acme --tenant globex --reason "joint incident 42" \\\n    --store store/ --key keys/acme-signer.key --key keys/globex-signer.key --out joint.tar\n',
     )
     .action(async (paths, o) => (await import('./export.js')).exportCommand(paths, o));
 
@@ -96,6 +105,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--trust <file>', 'trust file: the only source of trusted keys')
     .option('--tenant <tenant>', 'the tenant you expect (default: the one the manifest names)')
     .option('--at <time>', "evaluate key lifetimes at this instant (RFC 3339; default: the bundle's creation time)")
+    .option('--allow-cross-tenant', 'accept a cross-tenant bundle: it then needs valid signatures by keys trusted for every tenant involved')
     .option('--json', 'print the report as JSON (schemas/verify-report.schema.json)')
     .option('--quiet', 'no progress bar on stderr (it is shown only on a terminal)')
     .addHelpText('after', '\nExample:\n  stella-evidence verify acme.tar --trust trust.json --tenant acme\n')

@@ -17,6 +17,7 @@ export interface VerifyFlags {
   trust: string;
   tenant?: string;
   at?: string;
+  allowCrossTenant?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -33,6 +34,7 @@ export async function verifyCommand(bundle: string, o: VerifyFlags): Promise<num
       trust,
       tenant: expected,
       at,
+      allowCrossTenant: !!o.allowCrossTenant,
       onProgress: (p) => bar.update({ label: 'verify', bytes: p.bytes, totalBytes: p.totalBytes, files: p.entries }),
     });
   } finally {

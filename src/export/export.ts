@@ -1,5 +1,5 @@
-import { existsSync, fstatSync, writeSync } from 'node:fs';
-import { usageError } from '../errors.js';
+import { existsSync, fstatSync, fsyncSync, writeSync } from 'node:fs';
+import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
@@ -17,6 +17,7 @@ import {
   PREDICATE_TYPE,
   STATEMENT_TYPE,
   type Artifact,
+  type EvidencePredicate,
   type Statement,
 } from '../manifest/statement.js';
 import type { Authorization } from '../authority/record.js';
@@ -67,6 +68,44 @@ export interface ExportResult {
 export const isGzipName = (p: string): boolean => /\.(tar\.gz|tgz)$/i.test(p);
 
 /**
+ * Where an item's bytes come from. A file is copied by the pool's threads and re-hashed;
+ * a stream (a store blob, read through the store's own checks) is written in order and
+ * must throw if its bytes do not match the digest. Either way the bundle never holds
+ * bytes other than those its manifest names.
+ */
+export type ItemSource = { path: string } | { read: (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void> };
+
+/** One artifact to bundle: its manifest entry (name and metadata) and its source. */
+export interface ExportItem {
+  artifact: Artifact;
+  source: ItemSource;
+}
+
+/** Everything the shared writer needs; loose-file and store exports both end here. */
+export interface BundleSpec {
+  tenant: string;
+  keys: readonly SigningKey[];
+  out: string;
+  createdAt: string;
+  scope?: Scope | undefined;
+  force?: boolean | undefined;
+  gzipLevel?: number | undefined;
+  authorization?: Authorization | undefined;
+  onProgress?: ExportOptions['onProgress'];
+  /** In manifest order. */
+  items: readonly ExportItem[];
+  /** Extra predicate members (store exports); absent ones leave the manifest unchanged. */
+  predicate?: Pick<EvidencePredicate, 'selection' | 'audit' | 'crossTenant'> | undefined;
+  /** Extra files, listed in checksums.sha256 (store exports: audit/<tenant>.jsonl). */
+  files?: ReadonlyMap<string, Buffer> | undefined;
+  /**
+   * Runs once the archive is complete and durable but before it appears under its name:
+   * a store export logs itself here, so no bundle exists that its audit log does not name.
+   */
+  beforeCommit?: ((manifestSha256: string) => Promise<void>) | undefined;
+}
+
+/**
  * Export a tenant's files as a signed bundle. Two passes over the inputs: the first
  * hashes (blob names and the manifest must be known before the first tar entry), the
  * second streams into the archive and hashes again, so an input that changed in
@@ -104,13 +143,46 @@ async function exportWith(
   const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
     pool.run<HashOutcome[]>(hashJobs),
   )).flat();
-  const artifacts: Artifact[] = [];
-  const sourceOf = new Map<string, InputFile>();
-  files.forEach((f, k) => {
+  const items: ExportItem[] = files.map((f, k) => {
     const r = hashed[k]!;
-    artifacts.push({ name: f.name, sha256: r.sha256, size: r.size, mediaType: r.mediaType, kind: r.kind, tenant });
-    if (!sourceOf.has(r.sha256)) sourceOf.set(r.sha256, { ...f, size: r.size });
+    return {
+      artifact: { name: f.name, sha256: r.sha256, size: r.size, mediaType: r.mediaType, kind: r.kind, tenant },
+      source: { path: f.path },
+    };
   });
+  return writeBundleWith(pool, { ...opts, tenant, items });
+}
+
+/** Write a bundle of items that are already hashed and named (store exports). */
+export async function writeBundle(spec: BundleSpec): Promise<ExportResult> {
+  requireTenantId(spec.tenant);
+  if (spec.keys.length === 0) throw usageError('KEY_REQUIRED', 'no signing key given: pass --key KEYFILE');
+  if (!spec.force && existsSync(spec.out)) {
+    throw usageError('OUTPUT_EXISTS', `output ${spec.out} already exists: choose another path or pass --force`);
+  }
+  let bytes = 0;
+  let files = 0;
+  for (const it of spec.items) {
+    if (!('path' in it.source)) continue;
+    files++;
+    bytes += it.artifact.size;
+  }
+  const pool = JobPool.create(files, bytes);
+  try {
+    return await writeBundleWith(pool, spec);
+  } catch (e) {
+    throw asStellaError(e);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportResult> {
+  const opts = spec;
+  const tenant = spec.tenant;
+  const artifacts: Artifact[] = spec.items.map((it) => it.artifact);
+  const sourceOf = new Map<string, { size: number; source: ItemSource }>();
+  for (const it of spec.items) if (!sourceOf.has(it.artifact.sha256)) sourceOf.set(it.artifact.sha256, { size: it.artifact.size, source: it.source });
 
   const signerKeys = dedupeKeys(opts.keys);
   const extras = new Map<string, Buffer>([
@@ -118,6 +190,7 @@ async function exportWith(
     [VERIFY_SCRIPT, Buffer.from(VERIFY_SH, 'utf8')],
   ]);
   for (const k of signerKeys) extras.set(keyPath(k.keyid), Buffer.from(spkiPem(k), 'utf8'));
+  for (const [path, data] of spec.files ?? []) extras.set(path, data);
 
   const checksumLines: ChecksumLine[] = [...sourceOf.keys()].map((hex) => ({ path: blobPath(hex), sha256: hex }));
   for (const [path, data] of extras) checksumLines.push({ path, sha256: sha256Hex(data) });
@@ -135,6 +208,7 @@ async function exportWith(
       artifacts,
       totals: computeTotals(artifacts),
       ...(opts.authorization ? { authorization: opts.authorization } : {}),
+      ...spec.predicate,
     },
   };
   const manifest = canonicalBytes(statement);
@@ -150,7 +224,14 @@ async function exportWith(
   const rest: PlacedEntry[] = [];
   // verify.sh is executable so that GNU tar unpacks it ready to run.
   for (const [name, data] of extras) rest.push({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data });
-  for (const [hex, src] of sourceOf) rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex, path: src.path });
+  const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
+  for (const [hex, src] of sourceOf) {
+    if ('path' in src.source) rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex, path: src.source.path });
+    else {
+      rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex });
+      streams.set(blobPath(hex), src.source.read);
+    }
+  }
   rest.sort((x, y) => compareUtf8(x.name, y.name));
   let totalBytes = 0;
   for (const e of [...head, ...rest]) totalBytes += e.size;
@@ -160,11 +241,15 @@ async function exportWith(
   const file = new AtomicFile(opts.out, 0o644, opts.force ?? false);
   try {
     await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, () =>
-      gzipLevel === undefined
+      gzipLevel === undefined && streams.size === 0
         ? writePlaced(pool, file.fd, head, rest, mtimeSec)
-        : writeSequential(pool, file.fd, gzipLevel, [...head, ...rest], mtimeSec),
+        : writeSequential(pool, file.fd, gzipLevel, [...head, ...rest], mtimeSec, streams),
     );
     const bundleBytes = fstatSync(file.fd).size;
+    if (spec.beforeCommit) {
+      fsyncSync(file.fd);
+      await spec.beforeCommit(sha256Hex(manifest));
+    }
     file.commit();
     const totals = statement.predicate.totals;
     return {
@@ -235,13 +320,35 @@ function writeZeros(fd: number, pos: number, n: number): void {
   while (off < n) off += writeSync(fd, z, off, n - off, pos + off);
 }
 
-/** gzip: one ordered stream; compression runs on libuv's threads. */
-async function writeSequential(pool: JobPool, fd: number, level: number, entries: PlacedEntry[], mtimeSec: number): Promise<void> {
+/**
+ * gzip, or stream sources: one ordered stream; compression runs on libuv's threads.
+ * A stream source that yields other than exactly its size is refused as damaged.
+ */
+async function writeSequential(
+  pool: JobPool,
+  fd: number,
+  level: number | undefined,
+  entries: PlacedEntry[],
+  mtimeSec: number,
+  streams: ReadonlyMap<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>> = new Map(),
+): Promise<void> {
   const writer = new TarWriter({ fd, gzipLevel: level, mtime: new Date(mtimeSec * 1000) });
   try {
     for (const e of entries) {
+      const stream = streams.get(e.name);
       if (e.data) await writer.addBuffer(e.name, e.data, e.mode);
-      else {
+      else if (stream) {
+        await writer.addStream(e.name, e.size, async (write) => {
+          let got = 0;
+          await stream(async (chunk) => {
+            got += chunk.length;
+            if (got > e.size) throw integrityError('SOURCE_SIZE', `${e.name}: the source holds more than the ${e.size} bytes recorded for it`);
+            await write(chunk);
+            pool.count(chunk.length, 0);
+          });
+          if (got !== e.size) throw integrityError('SOURCE_SIZE', `${e.name}: the source holds ${got} bytes, ${e.size} were recorded for it`);
+        }, e.mode);
+      } else {
         await writer.addStream(e.name, e.size, (write) =>
           readVerified(e.path!, e.size, e.sha256!, async (chunk) => {
             await write(chunk);

@@ -12,6 +12,19 @@ export interface Artifact {
   mediaType: string;
   kind: string;
   tenant: string;
+  /** Store exports only, and only when non-empty: the record's labels and sub-scope. */
+  labels?: Record<string, string>;
+  scope?: Scope;
+}
+
+/** Store exports: the pinned run of one tenant's audit chain carried as `path`. */
+export interface AuditPin {
+  tenant: string;
+  path: string;
+  sha256: string;
+  firstSeq: number;
+  lastSeq: number;
+  lastHash: string;
 }
 
 export interface Totals {
@@ -31,6 +44,12 @@ export interface EvidencePredicate {
   totals: Totals;
   /** Who authorized the export: the Authority token's identity, or that none was presented. */
   authorization?: Authorization;
+  /** Store exports: the selection asked for (normal form, see store/selector.ts). */
+  selection?: { selectors: Record<string, string[]>; since?: string; until?: string };
+  /** Store exports: one pinned audit run per tenant involved. */
+  audit?: AuditPin[];
+  /** Only on an explicit cross-tenant export. */
+  crossTenant?: { tenants: string[]; reason: string };
 }
 
 export interface Statement {

@@ -19,6 +19,8 @@ import { TarFormatError } from '../bundle/tar-reader.js';
 import type { TrustStore } from '../trust/trust-file.js';
 import { finishReport, type CheckResult, type SignerResult, type VerifyReport } from './report.js';
 import { evaluateSignatures } from './signatures.js';
+import { AUDIT_ENTRY, checkAuditTrail, hasAuditTrail, selectionProblem } from './audit-trail.js';
+import { crossTenantProblem, evaluateCrossTenant, involvedTenants } from './cross-tenant.js';
 import type { Category } from '../errors.js';
 import type { Authorization } from '../authority/record.js';
 
@@ -33,6 +35,8 @@ export interface VerifyOptions {
   tenant?: string | undefined;
   /** RFC 3339 UTC instant to evaluate key lifetimes at; default: the bundle's creation time. */
   at?: string | undefined;
+  /** Accept a cross-tenant bundle (it then needs signatures trusted for every tenant involved). */
+  allowCrossTenant?: boolean | undefined;
   limits?: Partial<VerifyLimits>;
   /** Called as the bundle is read (bytes of the file, entries seen). */
   onProgress?: ArchiveProgress | undefined;
@@ -43,6 +47,8 @@ export interface VerifyLimits extends ArchiveLimits {
   maxEnvelopeBytes: number;
   maxChecksumsBytes: number;
   maxSignatures: number;
+  /** Each audit/<tenant>.jsonl of a store export is read whole to check its chain. */
+  maxAuditBytes: number;
 }
 
 export const DEFAULT_VERIFY_LIMITS: VerifyLimits = {
@@ -51,6 +57,7 @@ export const DEFAULT_VERIFY_LIMITS: VerifyLimits = {
   maxEnvelopeBytes: 96 * 1024 * 1024,
   maxChecksumsBytes: 64 * 1024 * 1024,
   maxSignatures: 64,
+  maxAuditBytes: 256 * 1024 * 1024,
 };
 
 export interface Seen {
@@ -78,7 +85,7 @@ export interface VerifiedBundle {
 }
 
 /** Files the format allows besides the metadata: anything else is refused. */
-const OTHER_ALLOWED = /^(?:blobs\/sha256\/[0-9a-f]{64}|keys\/[0-9a-f]{64}\.pub|VERIFY\.md|verify\.sh)$/;
+const OTHER_ALLOWED = /^(?:blobs\/sha256\/[0-9a-f]{64}|keys\/[0-9a-f]{64}\.pub|VERIFY\.md|verify\.sh|audit\/[a-z0-9][a-z0-9._-]{0,62}\.jsonl)$/;
 
 /**
  * Verify a bundle offline, streaming it once. Entry order does not matter: each entry
@@ -118,6 +125,7 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
   const entries = new Map<string, Seen>();
   const folded = new Map<string, string>();
   const meta = new Map<string, Buffer>();
+  const auditFiles = new Map<string, Buffer>();
   let structural: string | null = null;
   let archive = { gzip: false, bytes: 0 };
   const metaLimit: Record<string, number> = {
@@ -139,7 +147,8 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
           throw new TarFormatError(`entries ${JSON.stringify(clash)} and ${JSON.stringify(name)} differ only in case`, h.offset);
         }
         folded.set(key, name);
-        const cap = metaLimit[name];
+        const audit = AUDIT_ENTRY.test(name);
+        const cap = metaLimit[name] ?? (audit ? limits.maxAuditBytes : undefined);
         if (cap !== undefined && h.size > cap) {
           throw new TarFormatError(`${name} is ${h.size} bytes, over the limit of ${cap}`, h.offset);
         }
@@ -154,7 +163,7 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
           },
           end() {
             entries.set(name, { sha256: hash.digest('hex'), size });
-            if (parts) meta.set(name, Buffer.concat(parts));
+            if (parts) (audit ? auditFiles : meta).set(name, Buffer.concat(parts));
           },
         };
       },
@@ -268,13 +277,39 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
     else pass('artifacts', 'integrity', `${statement.predicate.artifacts.length} artifacts, ${statement.predicate.totals.blobs} blobs, sizes and totals agree`);
   }
 
+  // 9b. Store exports: the selection asked for, and the audit trail pinned by the manifest.
+  const trail = statement && hasAuditTrail(statement, entries.keys()) ? checkAuditTrail(statement, auditFiles) : null;
+  if (statement?.predicate.selection) {
+    const problem = selectionProblem(statement);
+    if (problem) fail('selection', 'integrity', problem.code, problem.message);
+    else if (Object.keys(statement.predicate.selection.selectors).length === 0) pass('selection', 'integrity', 'no selector recorded: all evidence of the tenant(s) was asked for');
+    else pass('selection', 'integrity', `every artifact matches the recorded selection ${JSON.stringify(statement.predicate.selection.selectors)}`);
+  }
+  if (trail) {
+    if (trail.integrity) fail('audit', 'integrity', trail.integrity.code, trail.integrity.message);
+    else pass('audit', 'integrity', trail.summary);
+  }
+
+  // 9c. A cross-tenant bundle is refused unless the reviewer allows it, and that refusal
+  // comes before any signature is evaluated for the other tenants.
+  const cross = statement?.predicate.crossTenant;
+  const crossRefused = !!cross && !opts.allowCrossTenant;
+  if (cross) {
+    if (crossRefused) {
+      fail('cross-tenant', 'tenant', 'CROSS_TENANT_REFUSED', `cross-tenant bundle for tenants ${cross.tenants.join(', ')} (reason: ${JSON.stringify(cross.reason)}): refused; a reviewer who must accept it passes --allow-cross-tenant`);
+    } else pass('cross-tenant', 'tenant', `cross-tenant bundle for tenants ${cross.tenants.join(', ')} accepted by --allow-cross-tenant (reason: ${JSON.stringify(cross.reason)})`);
+  }
+
   // 10. Signatures, with keys from the reviewer's trust file for the manifest's tenant only,
   // valid at the bundle's creation time unless the reviewer asks for another instant.
   if (!opts.trust) skip('signatures', 'trust', 'integrity checks only: no trust file');
   else if (!statement || !envelope || !payload) skip('signatures', 'trust', 'manifest or envelope unavailable');
+  else if (crossRefused) skip('signatures', 'trust', 'not evaluated: the cross-tenant bundle was refused');
   else {
     const at = opts.at ?? statement.predicate.createdAt;
-    const v = evaluateSignatures(envelope, payload, opts.trust, statement.predicate.tenant, at);
+    const v = cross
+      ? evaluateCrossTenant(envelope, payload, opts.trust, involvedTenants(statement), at)
+      : evaluateSignatures(envelope, payload, opts.trust, statement.predicate.tenant, at);
     base.threshold = v.threshold;
     base.evaluatedAt = at;
     base.signers = v.signers;
@@ -285,7 +320,11 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
   // 11. Tenant context.
   if (!opts.trust) skip('tenant', 'tenant', 'integrity checks only: no tenant context');
   else if (!statement) skip('tenant', 'tenant', 'manifest unavailable');
-  else {
+  else if (cross) {
+    const problem = crossRefused ? 'the cross-tenant bundle was refused' : crossTenantProblem(statement, opts.tenant);
+    if (problem) fail('tenant', 'tenant', crossRefused ? 'CROSS_TENANT_REFUSED' : 'TENANT_MISMATCH', problem);
+    else pass('tenant', 'tenant', `tenants ${cross.tenants.join(', ')}${opts.tenant ? `, including ${opts.tenant} as expected` : ''}; every artifact belongs to one and is named under it`);
+  } else {
     const t = statement.predicate.tenant;
     const foreign = statement.predicate.artifacts.filter((a) => a.tenant !== t);
     if (opts.tenant !== undefined && opts.tenant !== t) {
@@ -293,6 +332,10 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
     } else if (foreign.length) {
       fail('tenant', 'tenant', 'FOREIGN_ARTIFACT', `${foreign.length} artifact(s) belong to another tenant than ${t}, e.g. ${foreign[0]!.name} (${foreign[0]!.tenant})`);
     } else pass('tenant', 'tenant', `tenant ${t}${opts.tenant ? ' as expected' : ''}, all artifacts belong to it`);
+  }
+  if (trail && opts.trust) {
+    if (trail.tenant) fail('audit-tenant', 'tenant', trail.tenant.code, trail.tenant.message);
+    else pass('audit-tenant', 'tenant', "every audit event belongs to its file's tenant, a tenant of this bundle");
   }
 
   return { report: finishReport(base), statement, envelope, payload, entries, metadata: meta, gzip: archive.gzip, archiveBytes: archive.bytes };
@@ -353,14 +396,12 @@ function compareListing(lines: readonly ChecksumLine[], entries: ReadonlyMap<str
 function compareArtifacts(st: Statement, entries: ReadonlyMap<string, Seen>): { code: string; message: string } | null {
   const p = st.predicate;
   const names = new Set<string>();
-  const folded = new Set<string>();
   const referenced = new Set<string>();
   for (const a of p.artifacts) {
     const why = unsafeNameReason(a.name);
     if (why) return { code: 'ARTIFACT_NAME', message: `artifact name ${JSON.stringify(a.name)} is unsafe (${why})` };
     if (names.has(a.name)) return { code: 'ARTIFACT_DUPLICATE', message: `artifact ${a.name} is listed twice` };
     names.add(a.name);
-    folded.add(a.name.toLowerCase());
     const blob = entries.get(BLOB_PREFIX + a.sha256);
     if (!blob) return { code: 'BLOB_MISSING', message: `artifact ${a.name}: blob ${BLOB_PREFIX}${a.sha256} is missing` };
     if (blob.sha256 !== a.sha256) return { code: 'DIGEST_MISMATCH', message: `artifact ${a.name}: blob content has sha256 ${blob.sha256}` };
