@@ -411,3 +411,84 @@ describe('store and audit commands take the same token', () => {
     }
   });
 });
+
+describe('export from the store with a token', () => {
+  let store: string;
+  beforeAll(() => {
+    store = join(dir, 'export-store');
+    const src = join(dir, 'export-src');
+    for (const [tenant, env] of [['acme', 'prod'], ['acme', 'dev'], ['globex', 'prod']] as const) {
+      const d = join(src, tenant, env);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, `${tenant}-${env}.txt`), `${tenant} evidence for ${env}\n`);
+      const r = runCli(['store', 'add', '--tenant', tenant, '--scope', `environment=${env}`, '--store', store, '--config', config, d], {
+        env: baseEnv({ STELLA_EVIDENCE_ACTOR: 'seeder' }),
+      });
+      expect(r.status, r.stderr).toBe(0);
+    }
+  });
+
+  const storeExport = async (jwt: string, args: string[], keys: string[] = [KEYS.acme.key]): Promise<Run> => {
+    const out = join(dir, `store-out-${n++}.tar`);
+    const r = runCli(
+      ['export', '--store', store, '--config', config, '--token', auth.tokenFile('sx', jwt), '--created-at', '2026-11-01T00:00:00Z', '--out', out, ...keys.flatMap((k) => ['--key', k]), ...args],
+      { env: baseEnv({ STELLA_EVIDENCE_STORE: undefined, XDG_DATA_HOME: undefined }) },
+    );
+    return { r, out };
+  };
+  const events = (tenant: string): Array<{ type: string; actor: string; authorization?: unknown }> => {
+    const r = runCli(['audit', 'list', '--tenant', tenant, '--store', store, '--config', config, '--json'], { env: baseEnv() });
+    expect(r.status, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { events: Array<{ type: string; actor: string; authorization?: unknown }> }).events;
+  };
+  const exportScope = ['export:run'];
+
+  it('records the authorization in the manifest and the export event; ABAC narrows the selection', async () => {
+    const jwt = await auth.mint({ claims: { scope: 'export:run', jti: 'store-export-1', 'stellaops:environment': 'prod' } });
+    const run = await storeExport(jwt, []);
+    expect(run.r.status, run.r.stderr).toBe(0);
+    const m = await readManifest(run.out);
+    const p = m.predicate as unknown as Record<string, unknown>;
+    expect(m.predicate.artifacts.map((a) => a.name)).toEqual(['acme-prod.txt']);
+    expect(p.selection).toEqual({ selectors: { environment: ['prod'] } });
+    const record = { token: true, issuer: ISSUER, subject: 'alice@acme', jti: 'store-export-1', scopes: exportScope };
+    expect(p.authorization).toEqual(record);
+    const last = events('acme').at(-1)!;
+    expect(last).toMatchObject({ type: 'export', actor: 'alice@acme', authorization: record });
+    const v = runCli(['verify', run.out, '--trust', trust, '--tenant', 'acme', '--json']);
+    expect(v.status, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, authorization: record });
+  });
+
+  it('refuses a selector outside the ABAC claim, a missing scope and another actor, logging nothing', async () => {
+    const before = events('acme').length;
+    const prod = await auth.mint({ claims: { scope: 'export:run', 'stellaops:environment': 'prod' } });
+    expectRefused(await storeExport(prod, ['--select', 'environment=dev']), 4, /ABAC check failed/);
+    const noExport = await auth.mint({ claims: { scope: 'evidence:read' } });
+    expectRefused(await storeExport(noExport, []), 4, /lacks the scope export:run/);
+    expectRefused(await storeExport(await auth.mint(), ['--actor', 'mallory']), 4, /actor check failed/);
+    expect(events('acme')).toHaveLength(before);
+  });
+
+  it('cross-tenant: needs export:cross-tenant and every tenant in stellaops:allowed_tenants', async () => {
+    const both = ['--cross-tenant', '--tenant', 'acme', '--tenant', 'globex', '--reason', 'joint incident 42'];
+    const keys = [KEYS.acme.key, KEYS.globex.key];
+    const before = { acme: events('acme').length, globex: events('globex').length };
+    const plain = await auth.mint({ claims: { scope: 'export:run', 'stellaops:allowed_tenants': ['acme', 'globex'] } });
+    expectRefused(await storeExport(plain, both, keys), 4, /lacks the scope export:cross-tenant/);
+    const narrow = await auth.mint({ claims: { scope: 'export:run export:cross-tenant', 'stellaops:allowed_tenants': ['acme'] } });
+    expectRefused(await storeExport(narrow, both, keys), 4, /allowed_tenants.*missing: globex/);
+    const full = await auth.mint({ claims: { scope: 'export:run export:cross-tenant', 'stellaops:allowed_tenants': 'acme globex', jti: 'x-1' } });
+    expectRefused(await storeExport(full, ['--tenant', 'acme', '--tenant', 'globex'], keys), 4, /several tenants/);
+    expectRefused(await storeExport(full, ['--cross-tenant', '--tenant', 'globex', '--tenant', 'acme', '--reason', 'r'], keys), 4, /tenant mismatch/);
+    expect({ acme: events('acme').length, globex: events('globex').length }).toEqual(before);
+
+    const run = await storeExport(full, both, keys);
+    expect(run.r.status, run.r.stderr).toBe(0);
+    const record = { token: true, issuer: ISSUER, subject: 'alice@acme', jti: 'x-1', scopes: ['export:cross-tenant', 'export:run'] };
+    expect((await readManifest(run.out)).predicate).toMatchObject({ tenant: 'acme', authorization: record });
+    for (const t of ['acme', 'globex']) {
+      expect(events(t).at(-1)).toMatchObject({ type: 'cross-tenant-export', actor: 'alice@acme', authorization: record });
+    }
+  });
+});
