@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { canonicalize, canonicalizeSlow } from '../../src/json/canonical.js';
+
+const key = fc.oneof(
+  fc.string(),
+  fc.constantFrom('__proto__', 'constructor', '0', '1', '10', '2', '01', '-1', '4294967295', 'a\u00e9', '\ue000', '😀', ''),
+);
+const value = fc.letrec((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer(),
+    fc.string({ unit: 'binary' }),
+    fc.array(tie('v'), { maxLength: 4 }),
+    fc.dictionary(key, tie('v'), { maxKeys: 5 }),
+  ),
+})).v;
+
+const outcome = (f: () => string) => {
+  try {
+    return { ok: f() };
+  } catch (e) {
+    return { err: (e as Error).constructor.name };
+  }
+};
+
+describe('canonicalize fast path', () => {
+  it('gives exactly what the reference writer gives, errors included', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(outcome(() => canonicalize(v))).toEqual(outcome(() => canonicalizeSlow(v)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('keeps a __proto__ member and orders array-index keys as strings', () => {
+    const v = JSON.parse('{"__proto__":{"b":1,"a":2},"10":true,"9":false,"x":[1e21,-0,0.1]}');
+    const want = '{"10":true,"9":false,"__proto__":{"a":2,"b":1},"x":[1e+21,0,0.1]}';
+    expect(canonicalizeSlow(v)).toBe(want);
+    expect(canonicalize(v)).toBe(want);
+  });
+
+  it('refuses what JCS cannot encode', () => {
+    expect(() => canonicalize({ a: '\ud800' })).toThrow(TypeError);
+    expect(() => canonicalize({ ['\udc00']: 1 })).toThrow(TypeError);
+    expect(() => canonicalize([1, undefined])).toThrow(TypeError);
+    expect(() => canonicalize({ a: Infinity })).toThrow(TypeError);
+    expect(() => canonicalize({ a: 1n })).toThrow(TypeError);
+    expect(canonicalize({ a: undefined, b: 1 })).toBe('{"b":1}');
+  });
+});
