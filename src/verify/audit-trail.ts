@@ -46,7 +46,8 @@ export function checkAuditTrail(st: Statement, files: ReadonlyMap<string, Buffer
     pinned.add(pin.path);
   }
   for (const name of files.keys()) if (!pinned.has(name)) damage('AUDIT_UNPINNED', `${name} is not pinned by the signed manifest`);
-  const withArtifacts = new Set(p.artifacts.map((a) => a.tenant));
+  // An artifact of a tenant foreign to the bundle is the tenant check's to refuse.
+  const withArtifacts = new Set(p.artifacts.map((a) => a.tenant).filter((t) => bundleTenants.has(t)));
   if (pins.length) for (const t of withArtifacts) if (!pins.some((x) => x.tenant === t)) damage('AUDIT_MISSING', `the manifest pins no audit trail for tenant ${t}, whose artifacts the bundle holds`);
 
   let events = 0;
