@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ValidateFunction } from 'ajv';
 
 /**
- * JSON Schemas live in schemas/ at the package root. They are compiled on first use only,
- * so commands that never validate (help, keygen) do not pay for ajv at start-up.
+ * JSON Schemas live in schemas/ at the package root, the single source. They are compiled
+ * on first use only, so commands that never validate (help, keygen) do not pay for ajv.
  */
 export type SchemaName = 'manifest' | 'envelope' | 'trust' | 'verify-report' | 'diff-report' | 'export-result' | 'keygen-result' | 'config' | 'store-record' | 'audit-event';
 
@@ -15,11 +17,32 @@ export function schemaPath(name: SchemaName): URL {
   return new URL(`${name}.schema.json`, SCHEMA_DIR);
 }
 
+const require = createRequire(import.meta.url);
+type Precompiled = Record<string, ValidateFunction> & { __digests: Record<string, string> };
+let precompiled: Precompiled | null | undefined;
+
 export function validator(name: SchemaName): ValidateFunction {
   let v = cache.get(name);
   if (!v) {
-    ajv ??= new Ajv({ strict: true, allErrors: false });
-    v = ajv.compile(JSON.parse(readFileSync(schemaPath(name), 'utf8')) as object);
+    const bytes = readFileSync(schemaPath(name));
+    // Validators compiled at build time (scripts/gen-validators.mjs) save ajv's start-up
+    // and compile time; one is used only if built from exactly this schema file.
+    if (precompiled === undefined) {
+      try {
+        precompiled = require('./validators.cjs') as Precompiled;
+      } catch {
+        precompiled = null; // running from sources, or built by a bare tsc
+      }
+    }
+    const built = precompiled?.[name];
+    if (built && precompiled!.__digests[name] === createHash('sha256').update(bytes).digest('hex')) v = built;
+    else {
+      if (!ajv) {
+        const { Ajv: AjvClass } = require('ajv') as { Ajv: typeof Ajv };
+        ajv = new AjvClass({ strict: true, allErrors: false });
+      }
+      v = ajv.compile(JSON.parse(bytes.toString('utf8')) as object);
+    }
     cache.set(name, v);
   }
   return v;
