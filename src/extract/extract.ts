@@ -18,7 +18,7 @@ import { BLOB_PREFIX } from '../bundle/layout.js';
 import { readArchive } from '../bundle/read-archive.js';
 import { TarFormatError, type EntrySink } from '../bundle/tar-reader.js';
 import type { TrustStore } from '../trust/trust-file.js';
-import { trackTemporary, untrackTemporary } from '../util/atomic-file.js';
+import { fsyncDir, trackTemporary, untrackTemporary } from '../util/atomic-file.js';
 import type { VerifyReport } from '../verify/report.js';
 import { verifyBundleDetailed, type VerifyLimits } from '../verify/verifier.js';
 import { planExtraction, type ExtractionPlan } from './plan.js';
@@ -172,18 +172,5 @@ function fsStep<T>(f: () => T, name: string, shownTo: string): T {
     const code = (e as NodeJS.ErrnoException).code;
     if (!code) throw e;
     throw usageError('EXTRACT_FAILED', `cannot write ${name} into ${shownTo} (${code}): nothing was extracted`);
-  }
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* some file systems refuse fsync on directories; the rename is still atomic */
   }
 }

@@ -87,7 +87,8 @@ export class AtomicFile {
   }
 }
 
-function fsyncDir(dir: string): void {
+/** Make a rename or a new entry in `dir` durable. */
+export function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
     try {
