@@ -21,7 +21,12 @@ export class JobPool {
     this.tally = new Float64Array(new SharedArrayBuffer(16 * (threads + 1)));
     const url = new URL('./worker.js', import.meta.url);
     for (let slot = 0; slot < threads; slot++) {
-      const w = new Worker(url, { workerData: { counters: this.tally.buffer, slot: slot + 1 } });
+      // Workers make little garbage; a small young generation keeps their heaps from
+      // growing to V8's default before the first scavenge (flat memory at any size).
+      const w = new Worker(url, {
+        workerData: { counters: this.tally.buffer, slot: slot + 1 },
+        resourceLimits: { maxYoungGenerationSizeMb: 4 },
+      });
       w.unref();
       this.workers.push(w);
     }
