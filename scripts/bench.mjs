@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -153,6 +153,7 @@ async function run() {
   }
 
   const t0 = Date.now();
+  const loadAtStart = loadavg();
   const keyPrefix = join(work, 'bench-signer');
   const trust = join(work, 'trust.json');
   spawnSync(process.execPath, [BIN, 'keygen', '--out', keyPrefix], { stdio: 'ignore' });
@@ -285,6 +286,8 @@ async function run() {
     node: process.version,
     tar: spawnSync('tar', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? null,
     rssMethod: HAVE_TIME ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS (our commands only)',
+    // The machine may be shared: the load average says how much the figures can be trusted.
+    loadAverage1m: { start: loadAtStart[0], end: loadavg()[0] },
   };
   const targets = evaluateTargets(results);
   const doc = {
@@ -330,7 +333,10 @@ function renderTable(doc) {
   const rss = (r) => (r.peakRssKiB === null ? 'n/a' : `${(r.peakRssKiB / 1024).toFixed(0)} MiB`);
   const lines = [];
   const m = doc.machine;
-  lines.push(`\nMachine: ${m.nproc} cores, ${m.cpu}, Node ${m.node}, ${m.tar}; ${doc.config.runs} runs, medians; scale ${doc.config.scale}\n`);
+  lines.push(
+    `\nMachine: ${m.nproc} cores, ${m.cpu}, Node ${m.node}, ${m.tar}; ${doc.config.runs} runs, medians; scale ${doc.config.scale}; ` +
+      `load average ${m.loadAverage1m.start.toFixed(1)} at start, ${m.loadAverage1m.end.toFixed(1)} at end\n`,
+  );
   lines.push('| case | command | median | peak RSS | ratio |');
   lines.push('| --- | --- | ---: | ---: | ---: |');
   for (const [id, c] of Object.entries(doc.cases)) {
