@@ -3,6 +3,7 @@ import { loadTrustFile } from '../trust/trust-file.js';
 import { requireTenantId } from '../util/tenant.js';
 import { parseRfc3339 } from '../util/time.js';
 import { humanBytes, out } from './io.js';
+import { limitsFromFlags } from './limits.js';
 import { printVerifyReport, reportFailure } from './verify.js';
 
 export interface ExtractFlags {
@@ -10,13 +11,15 @@ export interface ExtractFlags {
   to: string;
   tenant?: string;
   at?: string;
+  maxArchiveBytes?: string;
+  maxEntries?: string;
 }
 
 export async function extractCommand(bundle: string, o: ExtractFlags): Promise<number> {
   const tenant = o.tenant === undefined ? undefined : requireTenantId(o.tenant);
   const at = o.at === undefined ? undefined : parseRfc3339(o.at, '--at');
   const trust = loadTrustFile(o.trust);
-  const r = await extractBundle({ bundle, trust, tenant, at, to: o.to });
+  const r = await extractBundle({ bundle, trust, tenant, at, to: o.to, limits: limitsFromFlags(o) });
   printVerifyReport(r.report);
   if (!r.extracted) {
     reportFailure('verification failed, nothing was extracted', r.report);

@@ -106,6 +106,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--tenant <tenant>', 'the tenant you expect (default: the one the manifest names)')
     .option('--at <time>', "evaluate key lifetimes at this instant (RFC 3339; default: the bundle's creation time)")
     .option('--allow-cross-tenant', 'accept a cross-tenant bundle: it then needs valid signatures by keys trusted for every tenant involved')
+    .option('--max-archive-bytes <size>', 'refuse archives that expand beyond SIZE (default 64G; guards against decompression bombs)')
+    .option('--max-entries <n>', 'refuse archives with more than N entries (default 1000000)')
     .option('--json', 'print the report as JSON (schemas/verify-report.schema.json)')
     .option('--quiet', 'no progress bar on stderr (it is shown only on a terminal)')
     .addHelpText('after', '\nExample:\n  stella-evidence verify acme.tar --trust trust.json --tenant acme\n')
@@ -119,6 +121,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--to <dir>', 'target directory: must not exist, or be empty; appears only when complete')
     .option('--tenant <tenant>', 'the tenant you expect (default: the one the manifest names)')
     .option('--at <time>', "evaluate key lifetimes at this instant (RFC 3339; default: the bundle's creation time)")
+    .option('--max-archive-bytes <size>', 'refuse archives that expand beyond SIZE (default 64G; guards against decompression bombs)')
+    .option('--max-entries <n>', 'refuse archives with more than N entries (default 1000000)')
     .addHelpText('after', '\nExample:\n  stella-evidence extract acme.tar --trust trust.json --tenant acme --to acme-evidence/\n')
     .action(async (bundle, o) => setExit(await (await import('./extract.js')).extractCommand(bundle, o)));
 

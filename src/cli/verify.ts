@@ -4,6 +4,7 @@ import { parseRfc3339 } from '../util/time.js';
 import { verifyBundle } from '../verify/verifier.js';
 import { decisiveFailure, type VerifyReport } from '../verify/report.js';
 import { out, printJson } from './io.js';
+import { limitsFromFlags } from './limits.js';
 import { progressBar, wantProgress } from './progress.js';
 import { describeAuthorization } from '../authority/record.js';
 
@@ -20,6 +21,8 @@ export interface VerifyFlags {
   allowCrossTenant?: boolean;
   json?: boolean;
   quiet?: boolean;
+  maxArchiveBytes?: string;
+  maxEntries?: string;
 }
 
 export async function verifyCommand(bundle: string, o: VerifyFlags): Promise<number> {
@@ -35,6 +38,7 @@ export async function verifyCommand(bundle: string, o: VerifyFlags): Promise<num
       tenant: expected,
       at,
       allowCrossTenant: !!o.allowCrossTenant,
+      limits: limitsFromFlags(o),
       onProgress: (p) => bar.update({ label: 'verify', bytes: p.bytes, totalBytes: p.totalBytes, files: p.entries }),
     });
   } finally {

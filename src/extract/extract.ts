@@ -15,12 +15,12 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { integrityError, StellaError, usageError } from '../errors.js';
 import { BLOB_PREFIX } from '../bundle/layout.js';
-import { readArchive } from '../bundle/read-archive.js';
+import { readArchive, type ArchiveLimits } from '../bundle/read-archive.js';
 import { TarFormatError, type EntrySink } from '../bundle/tar-reader.js';
 import type { TrustStore } from '../trust/trust-file.js';
 import { fsyncDir, trackTemporary, untrackTemporary } from '../util/atomic-file.js';
 import type { VerifyReport } from '../verify/report.js';
-import { verifyBundleDetailed, type VerifyLimits } from '../verify/verifier.js';
+import { DEFAULT_VERIFY_LIMITS, verifyBundleDetailed, type VerifyLimits } from '../verify/verifier.js';
 import { planExtraction, type ExtractionPlan } from './plan.js';
 
 export interface ExtractOptions {
@@ -66,7 +66,7 @@ export async function extractBundle(opts: ExtractOptions): Promise<ExtractResult
   trackTemporary(staging);
   try {
     for (const d of plan.dirs) fsStep(() => mkdirSync(join(staging, d), { mode: 0o755 }), d, opts.to);
-    const bytes = await writeFiles(opts.bundle, staging, plan, opts.to);
+    const bytes = await writeFiles(opts.bundle, staging, plan, opts.to, { ...DEFAULT_VERIFY_LIMITS, ...opts.limits });
     chmodSync(staging, 0o755);
     try {
       renameSync(staging, target);
@@ -110,7 +110,13 @@ function checkTarget(given: string, target: string): void {
 }
 
 /** Second pass: stream each needed blob into every file that holds its content, hashing it again. */
-async function writeFiles(bundle: string, staging: string, plan: ExtractionPlan, shownTo: string): Promise<number> {
+async function writeFiles(
+  bundle: string,
+  staging: string,
+  plan: ExtractionPlan,
+  shownTo: string,
+  limits: ArchiveLimits,
+): Promise<number> {
   const done = new Set<string>();
   const open = new Set<number>();
   let bytes = 0;
@@ -148,7 +154,7 @@ async function writeFiles(bundle: string, staging: string, plan: ExtractionPlan,
           bytes += size * targets.length;
         },
       };
-    });
+    }, limits);
   } catch (e) {
     for (const fd of open) closeSync(fd);
     if (e instanceof TarFormatError) throw changed(e.message);
