@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { integrityError, StellaError, tenantError, usageError } from '../errors.js';
@@ -11,7 +11,7 @@ import { compareUtf8 } from '../bundle/layout.js';
 import { eventLine, GENESIS_HASH, sealEvent, type AuditEvent, type AuditEventDraft } from '../audit/event.js';
 import { checkLinks, checkTenant, parseAuditLines } from '../audit/chain.js';
 import { O_NOFOLLOW, outside, storeIo, TenantNamespace } from './fs-namespace.js';
-import { appendLines, readCommitted, readLastLine, truncateTo } from './jsonl.js';
+import { appendLines, committedLength, readCommitted, readLastLine, truncateTo } from './jsonl.js';
 import { acquireLock, processAlive } from './lock.js';
 import { parseRecordLine, recordDigest, recordId, recordLine } from './record.js';
 import { matcher, type Selection } from './selector.js';
@@ -58,6 +58,8 @@ interface Head {
 
 export class FsEvidenceStore implements EvidenceStore {
   private readonly spaces = new Map<string, TenantNamespace>();
+  /** Per tenant, the committed records this process has validated (writers only). */
+  private readonly indexes = new Map<string, RecordIndex>();
 
   private constructor(readonly location: string, private readonly root: string) {}
 
@@ -227,10 +229,14 @@ export class FsEvidenceStore implements EvidenceStore {
     if (fd === null) throw missingBlob(path);
     try {
       const hash = createHash('sha256');
+      const expected = fstatSync(fd).size;
       let size = 0;
       for (;;) {
-        const buf = Buffer.allocUnsafe(CHUNK);
-        const n = readSync(fd, buf, 0, CHUNK, null);
+        // Sized to the blob (plus one byte to see the end): a chunk may be held by the
+        // consumer, so it cannot be reused, and 1 MiB per small blob is all garbage.
+        const want = Math.min(CHUNK, Math.max(expected - size, 0) + 1);
+        const buf = Buffer.allocUnsafe(want);
+        const n = readSync(fd, buf, 0, want, null);
         if (n === 0) break;
         const chunk = buf.subarray(0, n);
         hash.update(chunk);
@@ -259,7 +265,7 @@ export class FsEvidenceStore implements EvidenceStore {
       const out: AuditEvent[] = [];
       for (const t of sorted) {
         const ns = this.ns(t);
-        const { head } = this.recover(ns);
+        const { head } = this.recover(ns, false);
         const ev = sealEvent(draft(t), head, t, ctx.actor, ctx.time, ctx.authorization);
         appendLines(ns, ns.audit, [eventLine(ev)]);
         out.push(ev);
@@ -319,40 +325,79 @@ export class FsEvidenceStore implements EvidenceStore {
     return { seq: last.seq, hash: last.hash };
   }
 
-  /** Committed records (seq <= headSeq), validated; `cut` is where uncommitted ones begin. */
-  private loadRecords(ns: TenantNamespace, headSeq: number): { records: StoreRecord[]; cut: number; torn: number } {
-    const c = readCommitted(ns, ns.records);
-    if (!c) return { records: [], cut: 0, torn: 0 };
-    const records: StoreRecord[] = [];
-    const text = c.bytes.toString('utf8');
+  /**
+   * Committed records (seq <= headSeq), validated, continuing from `base` (what this
+   * process already validated: a writer reads only what was appended since). `cut` is
+   * where uncommitted records or an interrupted append begin.
+   */
+  private loadRecords(ns: TenantNamespace, headSeq: number, base: RecordIndex = emptyIndex()): RecordIndex & { end: number } {
+    const c = readCommitted(ns, ns.records, base.offset);
+    if (!c) return { ...emptyIndex(), end: 0 };
+    const { records } = base;
+    let { lastSeq, lines } = base;
     let start = 0;
-    let line = 0;
-    let lastSeq = 0;
-    while (start < text.length) {
-      const nl = text.indexOf('\n', start);
-      line++;
-      const r = parseRecordLine(text.slice(start, nl), ns.tenant, `${ns.records} line ${line}`);
+    while (start < c.bytes.length) {
+      const nl = c.bytes.indexOf(0x0a, start);
+      lines++;
+      const r = parseRecordLine(c.bytes.toString('utf8', start, nl), ns.tenant, `${ns.records} line ${lines}`);
       if (r.seq <= lastSeq) {
-        throw integrityError('STORE_RECORD_DAMAGED', `${ns.records} line ${line}: seq ${r.seq} does not follow ${lastSeq}; the store is damaged`);
+        throw integrityError('STORE_RECORD_DAMAGED', `${ns.records} line ${lines}: seq ${r.seq} does not follow ${lastSeq}; the store is damaged`);
       }
-      if (r.seq > headSeq) return { records, cut: Buffer.byteLength(text.slice(0, start)), torn: c.torn };
+      if (r.seq > headSeq) {
+        lines--;
+        break;
+      }
       lastSeq = r.seq;
       records.push(r);
       start = nl + 1;
     }
-    return { records, cut: c.bytes.length, torn: c.torn };
+    return { records, lastSeq, lines, offset: base.offset + start, end: base.offset + c.bytes.length + c.torn };
   }
 
-  /** Run the recovery rules; the caller holds the tenant's lock. */
-  private recover(ns: TenantNamespace): { head: Head; records: StoreRecord[] } {
-    const audit = readCommitted(ns, ns.audit);
-    if (audit && audit.torn > 0) truncateTo(ns, ns.audit, audit.bytes.length);
+  /**
+   * Run the recovery rules; the caller holds the tenant's lock. Without `withRecords`
+   * (appending an export event) only the end of the record index is read: uncommitted
+   * records can only be there, and they must go before the log's next seq is taken.
+   */
+  private recover(ns: TenantNamespace, withRecords = true): { head: Head; records: StoreRecord[] } {
+    const audit = committedLength(ns, ns.audit);
+    if (audit && audit.committed < audit.size) truncateTo(ns, ns.audit, audit.committed);
     const head = this.head(ns);
-    const loaded = this.loadRecords(ns, head.seq);
-    const committedLength = readCommitted(ns, ns.records)?.bytes.length ?? 0;
-    if (loaded.torn > 0 || loaded.cut < committedLength) truncateTo(ns, ns.records, loaded.cut);
-    this.removeDeadTemporaries(ns);
+    if (!withRecords) {
+      this.cutUncommittedTail(ns, head.seq);
+      return { head, records: [] };
+    }
+    // Records before the cached offset were committed, and committed lines are never cut,
+    // so only a file shorter than that (altered behind our back) forces a full reload.
+    let base = this.indexes.get(ns.tenant);
+    if (base && (committedLength(ns, ns.records)?.size ?? 0) < base.offset) base = undefined;
+    const loaded = this.loadRecords(ns, head.seq, base);
+    if (loaded.offset < loaded.end) truncateTo(ns, ns.records, loaded.offset);
+    const { end: _end, ...index } = loaded;
+    void _end;
+    this.indexes.set(ns.tenant, index);
+    if (!base) this.removeDeadTemporaries(ns);
     return { head, records: loaded.records };
+  }
+
+  private cutUncommittedTail(ns: TenantNamespace, headSeq: number): void {
+    const length = committedLength(ns, ns.records);
+    if (!length) return;
+    let end = length.committed;
+    for (;;) {
+      const line = readLastLine(ns, ns.records, end);
+      if (!line) break;
+      let seq: unknown;
+      try {
+        seq = (JSON.parse(line.toString('utf8')) as { seq?: unknown }).seq;
+      } catch {
+        seq = undefined;
+      }
+      if (typeof seq !== 'number') throw integrityError('STORE_RECORD_DAMAGED', `${ns.records}: the last record is not a record; the store is damaged`);
+      if (seq <= headSeq) break;
+      end -= line.length + 1;
+    }
+    if (end < length.size) truncateTo(ns, ns.records, end);
   }
 
   private removeDeadTemporaries(ns: TenantNamespace): void {
@@ -382,6 +427,16 @@ export class FsEvidenceStore implements EvidenceStore {
     });
   }
 }
+
+interface RecordIndex {
+  records: StoreRecord[];
+  lastSeq: number;
+  lines: number;
+  /** Byte offset just after the last validated record. */
+  offset: number;
+}
+
+const emptyIndex = (): RecordIndex => ({ records: [], lastSeq: 0, lines: 0, offset: 0 });
 
 function missingBlob(path: string) {
   return integrityError('STORE_BLOB_MISSING', `blob ${path} is missing: the store is damaged; restore it from a backup or re-ingest the evidence`);

@@ -14,15 +14,15 @@ export interface Committed {
   torn: number;
 }
 
-export function readCommitted(ns: TenantNamespace, path: string): Committed | null {
+export function readCommitted(ns: TenantNamespace, path: string, from = 0): Committed | null {
   const fd = ns.openFile(path, constants.O_RDONLY);
   if (fd === null) return null;
   try {
-    const size = fstatSync(fd).size;
+    const size = Math.max(0, fstatSync(fd).size - from);
     const buf = Buffer.allocUnsafe(size);
     let off = 0;
     while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
+      const n = readSync(fd, buf, off, size - off, from + off);
       if (n === 0) break;
       off += n;
     }
@@ -36,12 +36,40 @@ export function readCommitted(ns: TenantNamespace, path: string): Committed | nu
   }
 }
 
-/** The last committed line (without its newline), reading only the end of the file. */
-export function readLastLine(ns: TenantNamespace, path: string): Buffer | null {
+/**
+ * Size of the file and of its committed part (up to and including the last newline),
+ * reading only its end: a writer checks for an interrupted append without reading it all.
+ */
+export function committedLength(ns: TenantNamespace, path: string): { size: number; committed: number } | null {
   const fd = ns.openFile(path, constants.O_RDONLY);
   if (fd === null) return null;
   try {
     const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (let end = size; end > 0; ) {
+      const len = Math.min(buf.length, end);
+      const n = readSync(fd, buf, 0, len, end - len);
+      const nl = buf.subarray(0, n).lastIndexOf(0x0a);
+      if (nl >= 0) return { size, committed: end - len + nl + 1 };
+      end -= len;
+    }
+    return { size, committed: 0 };
+  } catch (e) {
+    throw storeIo(e, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The last committed line (without its newline) of the first `upTo` bytes (default: the
+ * whole file), reading only the end.
+ */
+export function readLastLine(ns: TenantNamespace, path: string, upTo?: number): Buffer | null {
+  const fd = ns.openFile(path, constants.O_RDONLY);
+  if (fd === null) return null;
+  try {
+    const size = Math.min(upTo ?? Infinity, fstatSync(fd).size);
     for (let want = 64 * 1024; ; want *= 4) {
       const len = Math.min(want, size);
       const buf = Buffer.allocUnsafe(len);
@@ -56,7 +84,8 @@ export function readLastLine(ns: TenantNamespace, path: string): Buffer | null {
         if (len === size) return null;
         continue;
       }
-      const start = buf.lastIndexOf(0x0a, end - 1) + 1;
+      // (lastIndexOf with a negative offset would count from the end.)
+      const start = end === 0 ? 0 : buf.lastIndexOf(0x0a, end - 1) + 1;
       if (start > 0 || len === size) return buf.subarray(start, end);
     }
   } catch (e) {
