@@ -166,7 +166,7 @@ describe('the audit trail in a bundle', () => {
     const last = Math.max(...vexRecords.map((r) => r.seq));
     expect([first, last]).toEqual([4, 5]);
     expect(m.predicate.audit).toEqual([
-      { tenant: 'acme', path: 'audit/acme.jsonl', sha256: sha(trail), firstSeq: 4, lastSeq: 5, lastHash: store_[4]!.hash },
+      { path: 'audit/acme.jsonl', sha256: sha(trail), firstSeq: 4, lastSeq: 5, lastHash: store_[4]!.hash },
     ]);
     const run = trail.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(run.map((e) => e.seq)).toEqual([4, 5]);

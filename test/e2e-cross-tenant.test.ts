@@ -15,7 +15,7 @@ interface Pred {
   tenant: string;
   crossTenant?: { tenants: string[]; reason: string };
   artifacts: Array<{ name: string; sha256: string; tenant: string; kind: string }>;
-  audit: Array<{ tenant: string; path: string }>;
+  audit: Array<{ path: string }>;
 }
 const predicateOf = async (b: string): Promise<Pred> => (JSON.parse(entry(await readBundle(b), 'manifest.json').data.toString('utf8')) as { predicate: Pred }).predicate;
 

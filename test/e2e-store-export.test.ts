@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, symlinkSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVIDENCE, expectCleanFailure, KEYS, mustRun, runCli } from './helpers/cli.js';
+import { EVIDENCE, expectCleanFailure, HAS_GNU_TAR, HAS_OPENSSL, hasTool, KEYS, mustRun, runCli } from './helpers/cli.js';
 import { writeTrustFile } from './helpers/keys.js';
 import { entry, readBundle } from './helpers/tar.js';
 import { copyTree, listDir, removeTempDirs, tempDir } from './helpers/tmp.js';
@@ -26,7 +27,7 @@ interface Pred {
   tenant: string;
   artifacts: Artifact[];
   selection?: { selectors: Record<string, string[]>; since?: string; until?: string };
-  audit?: Array<{ tenant: string; path: string; sha256: string; firstSeq: number; lastSeq: number; lastHash: string }>;
+  audit?: Array<{ path: string; sha256: string; firstSeq: number; lastSeq: number; lastHash: string }>;
   crossTenant?: unknown;
 }
 const predicateOf = async (bundle: string): Promise<Pred> =>
@@ -138,9 +139,26 @@ describe('export from the store: selection, manifest, verification', () => {
     const p = await predicateOf(out);
     expect(p.artifacts.every((a) => a.tenant === 'globex')).toBe(true);
     expect(p.artifacts).toHaveLength(listRecords(store, 'globex').length);
-    expect(p.audit!.map((x) => x.tenant)).toEqual(['globex']);
+    expect(p.audit!.map((x) => x.path)).toEqual(['audit/globex.jsonl']);
     expect(verify(out, ['--tenant', 'globex']).status).toBe(0);
     expectCleanFailure(verify(out, ['--tenant', 'acme']), 4, /not acme/);
+  });
+
+  // The reviewer's standard-tools path must accept store exports too (audit/ files included).
+  // verify.sh checks signatures with `openssl pkeyutl -rawin`, which arrived in OpenSSL 3.
+  const HAS_POSIX_TOOLS =
+    HAS_OPENSSL && /^OpenSSL [3-9]/.test(spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout ?? '') && HAS_GNU_TAR && hasTool('sha256sum') && hasTool('base64');
+  it.skipIf(!HAS_POSIX_TOOLS)('the bundled verify.sh passes a store export', () => {
+    const d = tempDir();
+    const out = join(d, 'vex.tar');
+    mustExport(out, ['--select', 'kind=vex']);
+    const x = join(d, 'x');
+    mkdirSync(x);
+    expect(spawnSync('tar', ['-xf', out, '-C', x]).status).toBe(0);
+    expect(existsSync(join(x, 'audit', 'acme.jsonl'))).toBe(true);
+    const r = spawnSync('sh', ['verify.sh', '-t', 'acme', KEYS.acme.pub], { cwd: x, encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/^(FAIL|SKIP)/m);
   });
 
   it('a loose-file export is unchanged: no selection, audit or cross-tenant fields', async () => {

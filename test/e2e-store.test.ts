@@ -230,6 +230,7 @@ describe('store location and usage errors', () => {
     expectCleanFailure(inStore(store, ['store', 'add', file]), 2, /no tenant given/);
     expectCleanFailure(inStore(store, ['store', 'add', '--tenant', 'acme', '--label', 'a/b=1', file]), 2, /--label/);
     expectCleanFailure(inStore(store, ['store', 'add', '--tenant', 'acme', '--label', 'team', file]), 2, /--label/);
+    expectCleanFailure(inStore(store, ['store', 'add', '--tenant', 'acme', '--label', 'tenant=globex', file]), 2, /reserved/);
     expectCleanFailure(inStore(store, ['store', 'add', '--tenant', 'acme', '--label', 'team=a', '--label', 'team=b', file]), 2, /twice/);
     expectCleanFailure(inStore(store, ['store', 'add', '--tenant', 'acme', '--kind', 'SBOM', file]), 2, /--kind/);
     expectCleanFailure(inStore(store, ['store', 'add', '--tenant', 'acme', '--scope', 'region=eu', file]), 2, /--scope/);

@@ -176,5 +176,5 @@ async function auditRun(store: EvidenceStore, tenant: string, records: readonly 
   const lines: BundleAuditLine[] = events.map((e) => (disclose(e) ? e : stubOf(e)));
   const bytes = Buffer.concat(lines.map(eventLine));
   const path = auditPath(tenant);
-  return { pin: { tenant, path, sha256: sha256Hex(bytes), firstSeq: first, lastSeq: last, lastHash: events[events.length - 1]!.hash }, bytes };
+  return { pin: { path, sha256: sha256Hex(bytes), firstSeq: first, lastSeq: last, lastHash: events[events.length - 1]!.hash }, bytes };
 }

@@ -17,9 +17,11 @@ export interface Artifact {
   scope?: Scope;
 }
 
-/** Store exports: the pinned run of one tenant's audit chain carried as `path`. */
+/**
+ * Store exports: the pinned run of one tenant's audit chain, carried as `path`
+ * (`audit/<tenant>.jsonl`: the path names the tenant, so no second field can disagree).
+ */
 export interface AuditPin {
-  tenant: string;
   path: string;
   sha256: string;
   firstSeq: number;

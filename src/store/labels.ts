@@ -9,6 +9,11 @@ import { isWellFormed } from '../json/strict-parse.js';
 export const LABEL_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const KIND_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
 const MAX_VALUE = 256;
+/**
+ * A label named like the tenant would read as a second tenant claim (and every "tenant"
+ * member of a manifest is counted by the bundle's POSIX verify.sh).
+ */
+const RESERVED_LABEL = 'tenant';
 
 export function labelValueProblem(v: string): string | null {
   if (v.length === 0) return 'is empty';
@@ -28,6 +33,9 @@ export function parseLabelArgs(pairs: readonly string[]): Record<string, string>
     const value = eq < 0 ? '' : pair.slice(eq + 1);
     if (!LABEL_NAME.test(name)) {
       throw usageError('LABEL_INVALID', `invalid --label ${JSON.stringify(pair)}: the name must match [a-z0-9][a-z0-9._-]{0,62}`);
+    }
+    if (name === RESERVED_LABEL) {
+      throw usageError('LABEL_INVALID', `invalid --label ${JSON.stringify(pair)}: "${RESERVED_LABEL}" is reserved, a label must never look like the record's tenant`);
     }
     const problem = labelValueProblem(value);
     if (problem) throw usageError('LABEL_INVALID', `invalid --label ${JSON.stringify(pair)}: the value ${problem}`);

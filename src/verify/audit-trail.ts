@@ -41,19 +41,21 @@ export function checkAuditTrail(st: Statement, files: ReadonlyMap<string, Buffer
   const foreign = (code: string, message: string) => (verdict.tenant ??= { category: 'tenant', code, message });
 
   const pinned = new Set<string>();
+  const tenantOf = (path: string) => path.slice('audit/'.length, -'.jsonl'.length);
   for (const pin of pins) {
-    if (pin.path !== `audit/${pin.tenant}.jsonl` || pinned.has(pin.path)) damage('AUDIT_PIN_INVALID', `the manifest pins ${pin.path} for tenant ${pin.tenant}: one file audit/<tenant>.jsonl per tenant is expected`);
+    if (pinned.has(pin.path)) damage('AUDIT_PIN_INVALID', `the manifest pins ${pin.path} twice: one file audit/<tenant>.jsonl per tenant is expected`);
     pinned.add(pin.path);
   }
   for (const name of files.keys()) if (!pinned.has(name)) damage('AUDIT_UNPINNED', `${name} is not pinned by the signed manifest`);
   // An artifact of a tenant foreign to the bundle is the tenant check's to refuse.
   const withArtifacts = new Set(p.artifacts.map((a) => a.tenant).filter((t) => bundleTenants.has(t)));
-  if (pins.length) for (const t of withArtifacts) if (!pins.some((x) => x.tenant === t)) damage('AUDIT_MISSING', `the manifest pins no audit trail for tenant ${t}, whose artifacts the bundle holds`);
+  if (pins.length) for (const t of withArtifacts) if (!pins.some((x) => tenantOf(x.path) === t)) damage('AUDIT_MISSING', `the manifest pins no audit trail for tenant ${t}, whose artifacts the bundle holds`);
 
   let events = 0;
   let stubs = 0;
   for (const pin of pins) {
-    if (!bundleTenants.has(pin.tenant)) foreign('AUDIT_FOREIGN_TENANT', `${pin.path} is the audit trail of tenant ${pin.tenant}, which is not a tenant of this bundle`);
+    const tenant = tenantOf(pin.path);
+    if (!bundleTenants.has(tenant)) foreign('AUDIT_FOREIGN_TENANT', `${pin.path} is the audit trail of tenant ${tenant}, which is not a tenant of this bundle`);
     const bytes = files.get(pin.path);
     if (!bytes) {
       damage('AUDIT_FILE_MISSING', `${pin.path}, pinned by the manifest, is missing`);
@@ -77,7 +79,7 @@ export function checkAuditTrail(st: Statement, files: ReadonlyMap<string, Buffer
     if (last.seq !== pin.lastSeq || last.hash !== pin.lastHash) {
       damage('AUDIT_PIN_MISMATCH', `${pin.path} ends at seq ${last.seq} with hash ${last.hash}; the signed manifest pins seq ${pin.lastSeq} and ${pin.lastHash}`);
     }
-    const wrong = checkTenant(lines, pin.tenant, pin.path);
+    const wrong = checkTenant(lines, tenant, pin.path);
     if (wrong) foreign(wrong.code, wrong.message);
     const ingested = new Set<string>();
     for (const l of lines) {
@@ -90,7 +92,7 @@ export function checkAuditTrail(st: Statement, files: ReadonlyMap<string, Buffer
       if (e.type === 'ingest') for (const d of e.artifacts) ingested.add(d);
     }
     for (const a of p.artifacts) {
-      if (a.tenant === pin.tenant && !ingested.has(a.sha256)) {
+      if (a.tenant === tenant && !ingested.has(a.sha256)) {
         damage('AUDIT_UNCOVERED', `artifact ${a.name} has no ingest event in ${pin.path}`);
         break;
       }
