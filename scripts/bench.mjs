@@ -8,6 +8,7 @@
  *   BENCH_BIG=1       also export and verify a 4 GiB bundle for the flat-memory figure
  *   BENCH_DIR=/tmp    where the temporary data directory is created
  *   BENCH_KEEP=1      keep the generated data (printed path) instead of deleting it
+ *   BENCH_STORE=0     skip the evidence-store section (building its 100,000-record store is slow)
  *
  * Prints a table of medians, ratios and peak RSS, and writes the same to
  * bench-results/latest.json.
@@ -166,7 +167,7 @@ async function run() {
   ];
   if (BIG) cases.push({ id: 'big', title: `${count(4096)} files of 1 MiB`, files: count(4096), size: MiB, perDir: 256, memoryOnly: true });
 
-  const results = { cases: {}, gzip: null, coldStart: null };
+  const results = { cases: {}, gzip: null, coldStart: null, store: null };
   const exportArgs = (data, out, extra = []) =>
     cli('export', '--tenant', 'bench', '--key', `${keyPrefix}.key`, '--created-at', '2026-01-01T00:00:00Z', '--force', ...extra, '--out', out, data);
 
@@ -268,6 +269,54 @@ async function run() {
     log(`bench: cold start: --help ${results.coldStart.help.medianMs.toFixed(0)} ms, verify --help ${results.coldStart.verifyHelp.medianMs.toFixed(0)} ms (node -e 0: ${results.coldStart.nodeBare.medianMs.toFixed(0)} ms)`);
   }
 
+  // ---- evidence store (store-and-audit): one tenant with 100,000 records ---------------
+  // Building the store is not what is measured (it is timed once, for the record); the
+  // figures are `store list --select` over all records and an export selecting 10,000.
+  if (process.env.BENCH_STORE !== '0') {
+    const total = count(100_000);
+    const selected = count(10_000);
+    const data = join(work, 'store-in');
+    const subset = join(work, 'store-subset');
+    const store = join(work, 'store');
+    log(`bench: generating ${total} small evidence files for the store ...`);
+    for (let i = 0; i < total; i++) {
+      const dir = join(i < selected ? subset : data, `d${String(Math.floor(i / 1000)).padStart(3, '0')}`);
+      if (i % 1000 === 0 || i === selected) mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `e${String(i).padStart(6, '0')}.json`), JSON.stringify({ evidence: i, note: 'bench' }) + '\n');
+    }
+    const storeCli = (...args) => cli(...args, '--store', store);
+    log(`bench: ingesting ${total} files into the store (timed once) ...`);
+    const ingestAll = timeOnce(storeCli('store', 'add', '--tenant', 'bench', '--label', 'batch=all', data, subset));
+    const ingestSel = timeOnce(storeCli('store', 'add', '--tenant', 'bench', '--label', 'sel=yes', subset));
+    const out = join(work, 'store-selection.tar');
+    const list = compare(`store list --select over ${total + selected} records`, {
+      list: { argv: storeCli('store', 'list', '--tenant', 'bench', '--select', 'sel=yes') },
+    });
+    const exp = compare(`store export of ${selected}`, {
+      export: {
+        argv: storeCli('export', '--tenant', 'bench', '--select', 'sel=yes', '--key', `${keyPrefix}.key`, '--created-at', '2026-01-01T00:00:00Z', '--force', '--out', out),
+        before: () => rmSync(out, { force: true }),
+      },
+    });
+    const ver = compare(`verify of the ${selected}-artifact store export`, { verify: { argv: cli('verify', out, '--trust', trust, '--tenant', 'bench') } });
+    const audit = compare('audit verify of the whole log', { verify: { argv: storeCli('audit', 'verify', '--tenant', 'bench') } }, Math.min(RUNS, 3));
+    results.store = {
+      records: total + selected,
+      selected,
+      ingestMs: ingestAll.ms,
+      ingestSelectedMs: ingestSel.ms,
+      list,
+      export: exp,
+      verify: ver,
+      auditVerify: audit,
+      bundleBytes: statSync(out).size,
+    };
+    rmSync(store, { recursive: true, force: true });
+    rmSync(data, { recursive: true, force: true });
+    rmSync(subset, { recursive: true, force: true });
+  }
+  // ---- end of the evidence store section ------------------------------------------------
+
   if (!KEEP) rmSync(work, { recursive: true, force: true });
   else log(`bench: kept ${work}`);
 
@@ -322,6 +371,11 @@ function evaluateTargets(r) {
     add('export peak RSS, 4 GiB (MiB)', mib(B.export.export.peakRssKiB), 150, '<=');
     add('verify peak RSS, 4 GiB (MiB)', mib(B.verify.verify.peakRssKiB), 150, '<=');
   }
+  if (r.store) {
+    // "Interactive" for an operator at a terminal.
+    add(`store list --select, ${r.store.records} records (s)`, r.store.list.list.medianMs / 1000, 2, '<=');
+    add(`store export of ${r.store.selected} (s)`, r.store.export.export.medianMs / 1000, 5, '<=');
+  }
   add('--help cold start (ms)', r.coldStart.help.medianMs, 150, '<=');
   add('verify --help cold start (ms)', r.coldStart.verifyHelp.medianMs, 150, '<=');
   return t;
@@ -364,6 +418,17 @@ function renderTable(doc) {
       const x = g[`level${lv}`];
       lines.push(`| .tar.gz level ${lv} | ${ms(x.export)} | ${(x.bundleBytes / 2 ** 20).toFixed(1)} MiB | ${ms(x.tarGzip)} | ${(x.gnuBytes / 2 ** 20).toFixed(1)} MiB |`);
     }
+  }
+  const st = doc.store;
+  if (st) {
+    lines.push('');
+    lines.push(`Evidence store, one tenant with ${st.records} records (ingest timed once: ${(st.ingestMs / 1000).toFixed(0)} s for ${st.records - st.selected} files, ${(st.ingestSelectedMs / 1000).toFixed(1)} s for ${st.selected} more):\n`);
+    lines.push('| command | median | peak RSS |');
+    lines.push('| --- | ---: | ---: |');
+    lines.push(`| store list --select (${st.selected} of ${st.records}) | ${ms(st.list.list)} | ${rss(st.list.list)} |`);
+    lines.push(`| export --select of ${st.selected} (${(st.bundleBytes / 2 ** 20).toFixed(1)} MiB) | ${ms(st.export.export)} | ${rss(st.export.export)} |`);
+    lines.push(`| verify of that bundle | ${ms(st.verify.verify)} | ${rss(st.verify.verify)} |`);
+    lines.push(`| audit verify (whole log) | ${ms(st.auditVerify.verify)} | ${rss(st.auditVerify.verify)} |`);
   }
   const cs = doc.coldStart;
   lines.push('');
