@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Build step after tsc: render every `--help` page once, through the real CLI parser,
- * into dist/cli/help-cache.json (see src/cli/help-cache.ts), keyed to the main.js it
+ * into dist/cli/help-cache.json (used by bin/stella-evidence.js), keyed to the main.js it
  * came from. Rendered as for a pipe (80 columns), the only case the cache serves.
  */
 import { statSync, writeFileSync } from 'node:fs';
