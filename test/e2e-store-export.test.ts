@@ -188,6 +188,8 @@ describe('store export refusals', () => {
     expectCleanFailure(inStore(store, exportArgs(join(d, 'x.tar'), ['--scope', 'environment=prod'])), 2, /--scope/);
     expectCleanFailure(inStore(store, exportArgs(join(d, 'x.tar'), ['--reason', 'because'])), 2, /--reason/);
     expectCleanFailure(inStore(store, exportArgs(join(d, 'x.tar'), ['--select', 'bad'])), 2, /--select/);
+    // Forgetting the PATHs with no store around says both things.
+    expectCleanFailure(runCli(exportArgs(join(d, 'x.tar'), ['--store', join(d, 'no-store')])), 2, /no PATHs given.*does not exist/);
     expect(listDir(d)).toEqual([]);
   });
 

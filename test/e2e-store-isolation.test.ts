@@ -196,6 +196,11 @@ describe('inputs inside the store are refused (exit 4)', () => {
     const outside = tempDir();
     symlinkSync(tenantDir(store, 'globex'), join(outside, 'innocent'));
     expectCleanFailure(inStore(store, ['store', 'add', '--tenant', 'acme', '--follow-symlinks', outside]), 4, /inside the store/);
+    // A link to one blob file, from a directory outside the store.
+    const [g] = listRecords(store, 'globex');
+    const single = tempDir();
+    symlinkSync(blobFile(store, 'globex', g!.sha256), join(single, 'looks-harmless.json'));
+    expectCleanFailure(inStore(store, ['store', 'add', '--tenant', 'acme', '--follow-symlinks', single]), 4, /inside the store/);
     expect(readFileSync(recordsFile(store, 'acme')).equals(before)).toBe(true);
   });
 

@@ -1,4 +1,4 @@
-import { usageError } from '../errors.js';
+import { StellaError, usageError } from '../errors.js';
 import { parsePrivateKeyPem, type SigningKey } from '../crypto/keys.js';
 import { exportBundle, isGzipName, type ExportOptions, type ExportResult } from '../export/export.js';
 import { exportFromStore } from '../export/store-export.js';
@@ -133,7 +133,15 @@ async function storeExport(
 ): Promise<ExportResult> {
   // ABAC claims narrow the selection; the store then returns only what the token may see.
   const selection = { ...asked, selectors: narrowSelectors(auth.abac, asked.selectors) };
-  const store = openStore(o.store, false);
+  let store;
+  try {
+    store = openStore(o.store, false);
+  } catch (e) {
+    if (e instanceof StellaError && e.code === 'STORE_MISSING') {
+      throw usageError('STORE_MISSING', `no PATHs given, so the export reads the store, but ${e.message.replace(/^store /, 'the store ')}; to export files, name them`);
+    }
+    throw e;
+  }
   return exportFromStore({
     store,
     tenants: auth.tenants,

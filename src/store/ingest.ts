@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
-import { dirname, sep } from 'node:path';
+import { sep } from 'node:path';
 import { StellaError, tenantError, usageError } from '../errors.js';
 import { classify, CLASSIFY_MAX_BYTES } from '../evidence/classify.js';
 import { collectInputs, type InputFile } from '../export/collect.js';
@@ -111,14 +111,9 @@ function refuseInputsInsideStore(paths: readonly string[], storeRoot: string): v
   } catch {
     return; // no store yet: nothing inside it
   }
-  const realDirs = new Map<string, string>();
   for (const p of paths) {
-    const d = dirname(p);
-    let real = realDirs.get(d);
-    if (real === undefined) {
-      real = realpathSync(d);
-      realDirs.set(d, real);
-    }
+    // The file itself, not only its directory: a followed link may point into the store.
+    const real = realpathSync.native(p);
     if (real === root || real.startsWith(root + sep)) {
       throw tenantError('INPUT_INSIDE_STORE', `input ${p} lies inside the store ${storeRoot}: evidence is ingested from outside the store, never copied between namespaces`);
     }

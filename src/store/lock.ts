@@ -28,7 +28,9 @@ export interface LockOptions {
 }
 
 export async function acquireLock(path: string, tenant: string, opts: LockOptions = {}): Promise<() => void> {
-  const timeoutMs = opts.timeoutMs ?? Number(process.env.STELLA_EVIDENCE_LOCK_TIMEOUT_MS ?? 120_000);
+  const fromEnv = Number(process.env.STELLA_EVIDENCE_LOCK_TIMEOUT_MS);
+  // A malformed value must not turn into "wait forever".
+  const timeoutMs = opts.timeoutMs ?? (Number.isFinite(fromEnv) && fromEnv >= 0 ? fromEnv : 120_000);
   const deadline = Date.now() + timeoutMs;
   const mine = Buffer.from(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }) + '\n');
   for (let attempt = 0; ; attempt++) {
