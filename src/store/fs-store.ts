@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { integrityError, StellaError, tenantError, usageError } from '../errors.js';
 import { canonicalBytes } from '../json/canonical.js';
 import { sha256Hex } from '../crypto/sha256.js';
-import { AtomicFile } from '../util/atomic-file.js';
+import { AtomicFile, fsyncDir } from '../util/atomic-file.js';
 import { requireTenantId } from '../util/tenant.js';
 import { compareUtf8 } from '../bundle/layout.js';
 import { eventLine, GENESIS_HASH, sealEvent, type AuditEvent, type AuditEventDraft } from '../audit/event.js';
@@ -150,7 +150,7 @@ export class FsEvidenceStore implements EvidenceStore {
       file.commit();
       ns.ensureDir(ns.blobDir(hex), true);
       renameSync(staged, target);
-      fsyncDirectory(ns.blobDir(hex));
+      fsyncDir(ns.blobDir(hex));
     } catch (e) {
       rmSync(staged, { force: true });
       throw e instanceof StellaError ? e : storeIo(e, target);
@@ -440,17 +440,4 @@ const emptyIndex = (): RecordIndex => ({ records: [], lastSeq: 0, lines: 0, offs
 
 function missingBlob(path: string) {
   return integrityError('STORE_BLOB_MISSING', `blob ${path} is missing: the store is damaged; restore it from a backup or re-ingest the evidence`);
-}
-
-function fsyncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* some file systems refuse fsync on directories; the rename is still atomic */
-  }
 }
