@@ -124,6 +124,15 @@ describe('an explicit cross-tenant export', () => {
     expect(verify(bundle, trustBoth, ['--allow-cross-tenant', '--tenant', 'acme']).status).toBe(0);
   });
 
+  it('extract, like verify, refuses it without --allow-cross-tenant and writes it under tenant-prefixed names with it', () => {
+    const to = join(tempDir(), 'out');
+    expectCleanFailure(runCli(['extract', bundle, '--trust', trustBoth, '--to', to]), 4, /cross-tenant/);
+    expect(() => listDir(to)).toThrow();
+    const r = runCli(['extract', bundle, '--trust', trustBoth, '--to', to, '--allow-cross-tenant']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(listDir(to).sort()).toEqual(['acme', 'globex']);
+  });
+
   it('--tenant must be one of the tenants involved (exit 4)', () => {
     expectCleanFailure(verify(bundle, trustBoth, ['--allow-cross-tenant', '--tenant', 'initech']), 4, /initech/);
   });

@@ -11,6 +11,7 @@ export interface ExtractFlags {
   to: string;
   tenant?: string;
   at?: string;
+  allowCrossTenant?: boolean;
   maxArchiveBytes?: string;
   maxEntries?: string;
 }
@@ -19,7 +20,7 @@ export async function extractCommand(bundle: string, o: ExtractFlags): Promise<n
   const tenant = o.tenant === undefined ? undefined : requireTenantId(o.tenant);
   const at = o.at === undefined ? undefined : parseRfc3339(o.at, '--at');
   const trust = loadTrustFile(o.trust);
-  const r = await extractBundle({ bundle, trust, tenant, at, to: o.to, limits: limitsFromFlags(o) });
+  const r = await extractBundle({ bundle, trust, tenant, at, to: o.to, allowCrossTenant: !!o.allowCrossTenant, limits: limitsFromFlags(o) });
   printVerifyReport(r.report);
   if (!r.extracted) {
     reportFailure('verification failed, nothing was extracted', r.report);

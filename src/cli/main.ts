@@ -121,6 +121,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--to <dir>', 'target directory: must not exist, or be empty; appears only when complete')
     .option('--tenant <tenant>', 'the tenant you expect (default: the one the manifest names)')
     .option('--at <time>', "evaluate key lifetimes at this instant (RFC 3339; default: the bundle's creation time)")
+    .option('--allow-cross-tenant', 'accept a cross-tenant bundle: it then needs valid signatures by keys trusted for every tenant involved')
     .option('--max-archive-bytes <size>', 'refuse archives that expand beyond SIZE (default 64G; guards against decompression bombs)')
     .option('--max-entries <n>', 'refuse archives with more than N entries (default 1000000)')
     .addHelpText('after', '\nExample:\n  stella-evidence extract acme.tar --trust trust.json --tenant acme --to acme-evidence/\n')

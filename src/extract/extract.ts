@@ -28,6 +28,8 @@ export interface ExtractOptions {
   trust: TrustStore;
   tenant?: string | undefined;
   at?: string | undefined;
+  /** Accept a cross-tenant bundle, as `verify --allow-cross-tenant` does. */
+  allowCrossTenant?: boolean | undefined;
   /** Target directory: must not exist, or be empty. */
   to: string;
   limits?: Partial<VerifyLimits>;
@@ -53,7 +55,14 @@ const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
 export async function extractBundle(opts: ExtractOptions): Promise<ExtractResult> {
   const target = resolve(opts.to);
   checkTarget(opts.to, target);
-  const v = await verifyBundleDetailed({ bundle: opts.bundle, trust: opts.trust, tenant: opts.tenant, at: opts.at, limits: opts.limits });
+  const v = await verifyBundleDetailed({
+    bundle: opts.bundle,
+    trust: opts.trust,
+    tenant: opts.tenant,
+    at: opts.at,
+    allowCrossTenant: opts.allowCrossTenant,
+    limits: opts.limits,
+  });
   if (!v.report.verified || !v.statement) return { report: v.report, extracted: null };
   const plan = planExtraction(v.statement.predicate.artifacts);
 
