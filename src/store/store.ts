@@ -9,21 +9,6 @@ import type { Authorization } from '../authority/record.js';
  * any other tenant, whatever its inputs. The filesystem store is the embedded default; a
  * database with row-level security plus an object store can implement the same calls.
  */
-export interface StoreRecord {
-  /** sha256 of the canonical identity (tenant, sha256, name, kind, labels, scope). */
-  id: string;
-  tenant: string;
-  /** Sequence number of the audit event that committed this record. */
-  seq: number;
-  name: string;
-  sha256: string;
-  size: number;
-  kind: string;
-  mediaType: string;
-  labels: Record<string, string>;
-  scope: Scope;
-  ingestedAt: string;
-}
 
 /** What an ingest supplies; the store assigns id, seq and tenant. */
 export interface RecordDraft {
@@ -34,6 +19,16 @@ export interface RecordDraft {
   mediaType: string;
   labels: Record<string, string>;
   scope: Scope;
+}
+
+/** A committed record: the draft plus what the store assigned. */
+export interface StoreRecord extends RecordDraft {
+  /** sha256 of the canonical identity (tenant, sha256, name, kind, labels, scope). */
+  id: string;
+  tenant: string;
+  /** Sequence number of the audit event that committed this record. */
+  seq: number;
+  ingestedAt: string;
 }
 
 export interface AuditContext {
