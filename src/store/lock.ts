@@ -88,13 +88,7 @@ function readLock(path: string, tenant: string): Held | 'gone' {
   try {
     const st = lstatSync(path);
     if (st.isSymbolicLink()) throw outside(path, tenant, 'is a symbolic link');
-    const fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW);
-    let raw: Buffer;
-    try {
-      raw = readFileSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    const raw = readNoFollow(path);
     let info: LockInfo | null = null;
     try {
       const j = JSON.parse(raw.toString('utf8')) as LockInfo;
@@ -147,15 +141,19 @@ function breakStale(path: string, seen: Held, tenant: string): boolean {
 /** Remove the lock only if it is still ours (never someone else's after a break). */
 function release(path: string, content: Buffer): void {
   try {
-    const fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW);
-    let raw: Buffer;
-    try {
-      raw = readFileSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    const raw = readNoFollow(path);
     if (raw.equals(content)) unlinkSync(path);
   } catch {
     /* already gone */
+  }
+}
+
+/** The lock file's bytes, never through a symbolic link. */
+function readNoFollow(path: string): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW);
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
