@@ -1,19 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressBar, renderProgress } from '../src/cli/progress.js';
-import { BIN, EVIDENCE, KEYS, mustRun, runCli } from './helpers/cli.js';
+import { EVIDENCE, KEYS, mustRun, runCli } from './helpers/cli.js';
 import { writeTrustFile } from './helpers/keys.js';
+import { HAS_SCRIPT, onTerminal } from './helpers/terminal.js';
 import { removeTempDirs, tempDir } from './helpers/tmp.js';
 
 afterAll(removeTempDirs);
-
-// util-linux `script` gives the command a pseudo-terminal, as an operator's shell would.
-const HAS_SCRIPT = spawnSync('script', ['-qec', 'true', '/dev/null'], { stdio: 'ignore' }).status === 0;
-const sh = (args: readonly string[]) => args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-/** Run the CLI on a terminal; stdout and stderr both arrive on it. */
-const onTerminal = (args: readonly string[]) =>
-  spawnSync('script', ['-qec', sh([process.execPath, BIN, ...args]), '/dev/null'], { encoding: 'utf8', input: '' });
 
 const BAR = /\r(verify|hashing|writing) \[[#-]{10,30}\]/;
 

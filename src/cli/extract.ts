@@ -4,6 +4,7 @@ import { requireTenantId } from '../util/tenant.js';
 import { parseRfc3339 } from '../util/time.js';
 import { humanBytes, out } from './io.js';
 import { limitsFromFlags } from './limits.js';
+import { progressBar, wantProgress } from './progress.js';
 import { printVerifyReport, reportFailure } from './verify.js';
 
 export interface ExtractFlags {
@@ -14,13 +15,29 @@ export interface ExtractFlags {
   allowCrossTenant?: boolean;
   maxArchiveBytes?: string;
   maxEntries?: string;
+  quiet?: boolean;
 }
 
 export async function extractCommand(bundle: string, o: ExtractFlags): Promise<number> {
   const tenant = o.tenant === undefined ? undefined : requireTenantId(o.tenant);
   const at = o.at === undefined ? undefined : parseRfc3339(o.at, '--at');
   const trust = loadTrustFile(o.trust);
-  const r = await extractBundle({ bundle, trust, tenant, at, to: o.to, allowCrossTenant: !!o.allowCrossTenant, limits: limitsFromFlags(o) });
+  const bar = progressBar(wantProgress(o));
+  let r;
+  try {
+    r = await extractBundle({
+      bundle,
+      trust,
+      tenant,
+      at,
+      to: o.to,
+      allowCrossTenant: !!o.allowCrossTenant,
+      limits: limitsFromFlags(o),
+      onProgress: (p) => bar.update({ label: p.phase, ...p }),
+    });
+  } finally {
+    bar.done();
+  }
   printVerifyReport(r.report);
   if (!r.extracted) {
     reportFailure('verification failed, nothing was extracted', r.report);

@@ -124,6 +124,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--allow-cross-tenant', 'accept a cross-tenant bundle: it then needs valid signatures by keys trusted for every tenant involved')
     .option('--max-archive-bytes <size>', 'refuse archives that expand beyond SIZE (default 64G; guards against decompression bombs)')
     .option('--max-entries <n>', 'refuse archives with more than N entries (default 1000000)')
+    .option('--quiet', 'no progress bar on stderr (it is shown only on a terminal)')
     .addHelpText('after', '\nExample:\n  stella-evidence extract acme.tar --trust trust.json --tenant acme --to acme-evidence/\n')
     .action(async (bundle, o) => setExit(await (await import('./extract.js')).extractCommand(bundle, o)));
 

@@ -33,6 +33,22 @@ export interface ExtractOptions {
   /** Target directory: must not exist, or be empty. */
   to: string;
   limits?: Partial<VerifyLimits>;
+  /** Called as each pass reads the bundle: first `verify`, then `extract`. */
+  onProgress?: ((p: ExtractProgress) => void) | undefined;
+}
+
+/**
+ * One reading of either pass. Bytes are of the bundle file (compressed bytes for gzip),
+ * since reading it is what takes the time in both passes. `verify` counts the archive's
+ * entries, whose number is not known before the end; `extract` counts the files written
+ * of all it will write.
+ */
+export interface ExtractProgress {
+  phase: 'verify' | 'extract';
+  bytes: number;
+  totalBytes: number;
+  files: number;
+  totalFiles?: number | undefined;
 }
 
 export interface ExtractResult {
@@ -62,6 +78,7 @@ export async function extractBundle(opts: ExtractOptions): Promise<ExtractResult
     at: opts.at,
     allowCrossTenant: opts.allowCrossTenant,
     limits: opts.limits,
+    onProgress: opts.onProgress && ((p) => opts.onProgress!({ phase: 'verify', bytes: p.bytes, totalBytes: p.totalBytes, files: p.entries })),
   });
   if (!v.report.verified || !v.statement) return { report: v.report, extracted: null };
   const plan = planExtraction(v.statement.predicate.artifacts);
@@ -75,7 +92,7 @@ export async function extractBundle(opts: ExtractOptions): Promise<ExtractResult
   trackTemporary(staging);
   try {
     for (const d of plan.dirs) fsStep(() => mkdirSync(join(staging, d), { mode: 0o755 }), d, opts.to);
-    const bytes = await writeFiles(opts.bundle, staging, plan, opts.to, { ...DEFAULT_VERIFY_LIMITS, ...opts.limits });
+    const bytes = await writeFiles(opts.bundle, staging, plan, opts.to, { ...DEFAULT_VERIFY_LIMITS, ...opts.limits }, opts.onProgress);
     chmodSync(staging, 0o755);
     try {
       renameSync(staging, target);
@@ -88,8 +105,7 @@ export async function extractBundle(opts: ExtractOptions): Promise<ExtractResult
     }
     untrackTemporary(staging);
     fsyncDir(dirname(target));
-    const files = [...plan.byBlob.values()].reduce((n, l) => n + l.length, 0);
-    return { report: v.report, extracted: { to: opts.to, files, dirs: plan.dirs.length, bytes } };
+    return { report: v.report, extracted: { to: opts.to, files: fileCount(plan), dirs: plan.dirs.length, bytes } };
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
     untrackTemporary(staging);
@@ -125,10 +141,13 @@ async function writeFiles(
   plan: ExtractionPlan,
   shownTo: string,
   limits: ArchiveLimits,
+  onProgress: ExtractOptions['onProgress'],
 ): Promise<number> {
   const done = new Set<string>();
   const open = new Set<number>();
   let bytes = 0;
+  let files = 0;
+  const totalFiles = fileCount(plan);
   const changed = (why: string) =>
     integrityError('BUNDLE_CHANGED', `${bundle} changed after it was verified (${why}): nothing was extracted; verify and extract again`);
   try {
@@ -161,9 +180,10 @@ async function writeFiles(
           if (hash.digest('hex') !== hex || size !== targets[0]!.size) throw changed(`${name} no longer matches its digest`);
           done.add(hex!);
           bytes += size * targets.length;
+          files += targets.length;
         },
       };
-    }, limits);
+    }, limits, onProgress && ((p) => onProgress({ phase: 'extract', bytes: p.bytes, totalBytes: p.totalBytes, files, totalFiles })));
   } catch (e) {
     for (const fd of open) closeSync(fd);
     if (e instanceof TarFormatError) throw changed(e.message);
@@ -171,6 +191,12 @@ async function writeFiles(
   }
   for (const hex of plan.byBlob.keys()) if (!done.has(hex)) throw changed(`${BLOB_PREFIX}${hex} is missing`);
   return bytes;
+}
+
+function fileCount(plan: ExtractionPlan): number {
+  let n = 0;
+  for (const l of plan.byBlob.values()) n += l.length;
+  return n;
 }
 
 function writeAll(fd: number, chunk: Buffer, name: string, shownTo: string): void {
