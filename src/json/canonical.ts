@@ -32,6 +32,11 @@ export function canonicalizeSlow(value: unknown): string {
 const INDEX_KEY = Symbol('array-index key');
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
 
+/**
+ * The value with every object's keys in sorted order: the value itself where that holds
+ * already (a 100,000-artifact manifest built in key order allocates nothing here), else
+ * a copy of just the parts that needed reordering.
+ */
 function sortedCopy(v: unknown): unknown {
   if (v === null) return v;
   switch (typeof v) {
@@ -45,19 +50,36 @@ function sortedCopy(v: unknown): unknown {
       return v;
     case 'object': {
       if (Array.isArray(v)) {
-        const out = new Array<unknown>(v.length);
-        for (let k = 0; k < v.length; k++) out[k] = sortedCopy(v[k]);
-        return out;
+        let out: unknown[] | null = Object.getPrototypeOf(v) === Array.prototype ? null : new Array<unknown>(v.length);
+        for (let k = 0; k < v.length; k++) {
+          const item: unknown = v[k];
+          const c = sortedCopy(item);
+          if (c !== item && out === null) out = v.slice(0, k);
+          if (out) out[k] = c;
+        }
+        return out ?? v;
       }
       const obj = v as Record<string, unknown>;
-      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-      // No prototype: a "__proto__" key stays an ordinary member.
-      const out = Object.create(null) as Record<string, unknown>;
-      for (const key of keys) {
+      const own = Object.keys(obj);
+      const keys = own.filter((k) => obj[k] !== undefined).sort();
+      // Reused as is only when JSON.stringify would emit exactly these members in this
+      // order: a plain object (no toJSON), keys already sorted, none undefined.
+      const proto: unknown = Object.getPrototypeOf(obj);
+      let same = keys.length === own.length && (proto === Object.prototype || proto === null);
+      for (let k = 0; k < keys.length && same; k++) same = keys[k] === own[k];
+      const values = new Array<unknown>(keys.length);
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k]!;
         if (ARRAY_INDEX.test(key)) throw INDEX_KEY;
         if (!isWellFormed(key)) throw new TypeError('JCS cannot encode a lone surrogate');
-        out[key] = sortedCopy(obj[key]);
+        const value = obj[key];
+        values[k] = sortedCopy(value);
+        if (values[k] !== value) same = false;
       }
+      if (same) return obj;
+      // No prototype: a "__proto__" key stays an ordinary member.
+      const out = Object.create(null) as Record<string, unknown>;
+      for (let k = 0; k < keys.length; k++) out[keys[k]!] = values[k];
       return out;
     }
     default:

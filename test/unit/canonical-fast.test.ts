@@ -52,4 +52,29 @@ describe('canonicalize fast path', () => {
     expect(() => canonicalize({ a: 1n })).toThrow(TypeError);
     expect(canonicalize({ a: undefined, b: 1 })).toBe('{"b":1}');
   });
+
+  it('never lets JSON.stringify see a toJSON, a prototype or an unsorted object, even when reusing values', () => {
+    class Boxed {
+      constructor(readonly a: number) {}
+      toJSON() {
+        return 'replaced';
+      }
+    }
+    const date = new Date(0);
+    const sorted = { a: [1, { b: 2, c: 3 }], z: 'x' };
+    for (const v of [{ a: new Boxed(1) }, { d: date }, [new Boxed(2)], { a: { c: 1, b: 2 } }, sorted, [sorted, sorted]]) {
+      expect(canonicalize(v)).toBe(canonicalizeSlow(v));
+    }
+    expect(canonicalize({ a: new Boxed(1) })).toBe('{"a":{"a":1}}');
+    expect(canonicalize({ d: date })).toBe('{"d":{}}');
+  });
+
+  it('gives the reference output for arrays that are not plain (a subclass, extra members)', () => {
+    class List extends Array<unknown> {}
+    const list = new List();
+    list.push({ b: 1, a: 2 }, 3);
+    const extra = Object.assign([1, 2], { note: 'x' });
+    expect(canonicalize(list)).toBe(canonicalizeSlow(list));
+    expect(canonicalize(extra)).toBe(canonicalizeSlow(extra));
+  });
 });
