@@ -66,6 +66,11 @@ describe('progress bar rendering', () => {
     expect(line.length).toBeLessThanOrEqual(79);
   });
 
+  it('counts files when the byte total is not known yet', () => {
+    const line = renderProgress({ label: 'hashing', bytes: 300 * 2 ** 20, files: 25_000, totalFiles: 100_000 }, 3, 100);
+    expect(line).toBe('hashing [########----------------------]  25% 300.0 MiB 25000/100000 files 100.0 MiB/s ETA 0:09');
+  });
+
   it('redraws at most ten times a second, but always draws the end', () => {
     const writes: string[] = [];
     let t = 0;

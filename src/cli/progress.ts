@@ -4,7 +4,8 @@ import { humanBytes } from './io.js';
 export interface ProgressState {
   label: string;
   bytes: number;
-  totalBytes: number;
+  /** Unknown (an export hashing many files learns sizes by reading): progress counts files. */
+  totalBytes?: number | undefined;
   files: number;
   totalFiles?: number | undefined;
 }
@@ -39,7 +40,7 @@ export function progressBar(enabled: boolean, stream: NodeJS.WriteStream = proce
       if (s.label !== label) {
         label = s.label;
         labelStart = t;
-      } else if (t - last < 100 && s.bytes < s.totalBytes) return;
+      } else if (t - last < 100 && fraction(s) < 1) return;
       last = t;
       const width = Math.max(20, (stream.columns || 80) - 1);
       const line = renderProgress(s, (t - labelStart) / 1000, width);
@@ -58,16 +59,21 @@ export function progressBar(enabled: boolean, stream: NodeJS.WriteStream = proce
  * what the figures leave of `width` (10 to 30 cells).
  */
 export function renderProgress(s: ProgressState, elapsed: number, width = 100): string {
-  const frac = s.totalBytes > 0 ? Math.min(1, s.bytes / s.totalBytes) : 0;
+  const frac = fraction(s);
   const rate = elapsed > 0 ? s.bytes / elapsed : 0;
   const files = s.totalFiles !== undefined ? `${s.files}/${s.totalFiles} files` : `${s.files} files`;
-  const eta = rate > 0 && s.bytes < s.totalBytes ? formatSeconds((s.totalBytes - s.bytes) / rate) : s.bytes >= s.totalBytes ? '0:00' : '--:--';
-  const figures =
-    `${String(Math.floor(frac * 100)).padStart(3)}% ${humanBytes(s.bytes)}/${humanBytes(s.totalBytes)} ` +
-    `${files} ${humanBytes(Math.round(rate))}/s ETA ${eta}`;
+  // Time left from the fraction done so far, in bytes or else in files.
+  const eta = frac >= 1 ? '0:00' : frac > 0 && elapsed > 0 ? formatSeconds((elapsed * (1 - frac)) / frac) : '--:--';
+  const bytes = s.totalBytes !== undefined ? `${humanBytes(s.bytes)}/${humanBytes(s.totalBytes)}` : humanBytes(s.bytes);
+  const figures = `${String(Math.floor(frac * 100)).padStart(3)}% ${bytes} ${files} ${humanBytes(Math.round(rate))}/s ETA ${eta}`;
   const cells = Math.max(10, Math.min(30, width - s.label.length - figures.length - 4));
   const filled = Math.round(frac * cells);
   return `${s.label} [${'#'.repeat(filled)}${'-'.repeat(cells - filled)}] ${figures}`;
+}
+
+function fraction(s: ProgressState): number {
+  if (s.totalBytes !== undefined) return s.totalBytes > 0 ? Math.min(1, s.bytes / s.totalBytes) : s.bytes >= s.totalBytes ? 1 : 0;
+  return s.totalFiles ? Math.min(1, s.files / s.totalFiles) : 0;
 }
 
 function formatSeconds(sec: number): string {
@@ -80,7 +86,7 @@ function formatSeconds(sec: number): string {
 
 /** The export's bar: the hashing pass, then the writing pass. */
 export function exportProgressBar(flags: { quiet?: boolean | undefined; json?: boolean | undefined }): {
-  onProgress: (p: { phase: 'hash' | 'write'; bytes: number; totalBytes: number; files: number; totalFiles: number }) => void;
+  onProgress: (p: { phase: 'hash' | 'write'; bytes: number; totalBytes: number | undefined; files: number; totalFiles: number }) => void;
   done: () => void;
 } {
   const bar = progressBar(wantProgress(flags));

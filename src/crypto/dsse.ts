@@ -25,13 +25,22 @@ export function pae(payloadType: string, payload: Uint8Array): Buffer {
   ]);
 }
 
+/** The envelope for signatures already made over `pae(payloadType, payload)`. */
+export function envelopeOf(
+  payloadType: string,
+  payload: Uint8Array,
+  signatures: readonly { keyid: string; sig: Uint8Array }[],
+): DsseEnvelope {
+  return {
+    payload: Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('base64'),
+    payloadType,
+    signatures: signatures.map((s) => ({ keyid: s.keyid, sig: Buffer.from(s.sig).toString('base64') })),
+  };
+}
+
 export function signEnvelope(payloadType: string, payload: Uint8Array, keys: readonly SigningKey[]): DsseEnvelope {
   const msg = pae(payloadType, payload);
-  return {
-    payload: Buffer.from(payload).toString('base64'),
-    payloadType,
-    signatures: keys.map((k) => ({ keyid: k.keyid, sig: Buffer.from(sign(msg, k.seed)).toString('base64') })),
-  };
+  return envelopeOf(payloadType, payload, keys.map((k) => ({ keyid: k.keyid, sig: sign(msg, k.seed) })));
 }
 
 export function verifySignature(payloadType: string, payload: Uint8Array, sigB64: string, key: PublicKey): boolean {

@@ -1,8 +1,9 @@
 import { writeSync } from 'node:fs';
 import { entryHeader, padOf } from '../bundle/tar-writer.js';
+import type { Arena } from './arena.js';
 import { copyVerifiedSync } from './read-file.js';
 
-/** One tar entry at a known place: content from a file (re-hashed) or from memory. */
+/** One tar entry at a known place: content from a file (re-hashed), the arena, or memory. */
 export interface PlacedEntry {
   name: string;
   size: number;
@@ -10,6 +11,8 @@ export interface PlacedEntry {
   /** For file content: the digest the first pass saw. */
   sha256?: string;
   path?: string;
+  /** Offset of the content the first pass kept in the pool's arena. */
+  kept?: number;
   data?: Uint8Array;
 }
 
@@ -27,6 +30,7 @@ export function writeEntriesSync(
   entries: readonly PlacedEntry[],
   mtimeSec: number,
   onProgress: (bytes: number, files: number) => void,
+  arena: Arena | null = null,
 ): number {
   out ??= Buffer.allocUnsafe(OUT);
   const buf = out;
@@ -60,9 +64,10 @@ export function writeEntriesSync(
 
   for (const e of entries) {
     put(entryHeader(e.name, e.size, e.mode, mtimeSec));
-    if (e.data) {
-      put(e.data);
-      onProgress(e.data.length, 1);
+    const data = e.data ?? (arena && e.kept !== undefined && e.kept >= 0 ? arena.view(e.kept, e.size) : null);
+    if (data) {
+      put(data);
+      onProgress(data.length, 1);
     } else {
       copyVerifiedSync(
         e.path!,

@@ -1,17 +1,12 @@
-import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { usageError } from '../errors.js';
-import { compareUtf8, unsafeNameReason } from '../bundle/layout.js';
+import { sortByUtf8, unsafeNameReason } from '../bundle/layout.js';
 
 export interface InputFile {
   /** Logical name inside the bundle: NFC, `/`-separated, relative. */
   name: string;
   path: string;
-  size: number;
-  /** Identity used to notice an input that changes during the export. */
-  dev: number;
-  ino: number;
-  mtimeMs: number;
 }
 
 export interface CollectOptions {
@@ -22,11 +17,13 @@ export interface CollectOptions {
  * Turn the PATH arguments into the sorted list of files to export. A file is named by
  * its base name; a directory contributes its files named relative to it. The order the
  * file system lists entries in never matters: the result is sorted by UTF-8 name.
+ * Directory entries are typed by readdir, not by a stat each (half a second of system
+ * calls for 100,000 files); sizes come from reading the files.
  */
 export function collectInputs(paths: readonly string[], opts: CollectOptions = {}): InputFile[] {
   if (paths.length === 0) throw usageError('NO_INPUTS', 'no input paths given: name at least one file or directory to export');
   const byName = new Map<string, InputFile>();
-  const add = (name: string, path: string, st: Stats): void => {
+  const add = (name: string, path: string): void => {
     const nfc = name.normalize('NFC');
     const why = unsafeNameReason(nfc);
     if (why) throw usageError('INPUT_NAME_INVALID', `cannot export ${path}: its name ${JSON.stringify(nfc)} is not usable in a bundle (${why})`);
@@ -37,18 +34,18 @@ export function collectInputs(paths: readonly string[], opts: CollectOptions = {
         `two inputs give the same name ${JSON.stringify(nfc)}: ${prev.path} and ${path}; export them separately or rename one`,
       );
     }
-    byName.set(nfc, { name: nfc, path, size: st.size, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs });
+    byName.set(nfc, { name: nfc, path });
   };
 
   for (const arg of paths) {
     const abs = resolve(arg);
     const st = statInput(abs, arg, opts);
-    if (st.isFile()) add(basename(abs), abs, st);
+    if (st.isFile()) add(basename(abs), abs);
     else if (st.isDirectory()) walk(abs, '', opts, add, new Set([realpathSync(abs)]));
     else throw usageError('INPUT_TYPE', `cannot export ${arg}: not a regular file or directory`);
   }
   if (byName.size === 0) throw usageError('NO_INPUTS', 'nothing to export: the inputs contain no files');
-  return [...byName.values()].sort((a, b) => compareUtf8(a.name, b.name));
+  return sortByUtf8([...byName.values()], (f) => f.name);
 }
 
 function statInput(abs: string, shown: string, opts: CollectOptions): Stats {
@@ -76,21 +73,22 @@ function walk(
   dir: string,
   prefix: string,
   opts: CollectOptions,
-  add: (name: string, path: string, st: Stats) => void,
+  add: (name: string, path: string) => void,
   ancestors: Set<string>,
 ): void {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
     throw usageError('INPUT_UNREADABLE', `cannot read directory ${dir} (${(e as NodeJS.ErrnoException).code})`);
   }
-  names.sort(compareUtf8);
-  for (const n of names) {
-    const p = join(dir, n);
-    const st = statInput(p, p, opts);
-    const name = prefix + n;
-    if (st.isFile()) add(name, p, st);
+  sortByUtf8(entries, (d) => d.name);
+  for (const d of entries) {
+    const p = join(dir, d.name);
+    const name = prefix + d.name;
+    // Node types an entry the file system left untyped with an lstat of its own.
+    const st = d.isSymbolicLink() ? statInput(p, p, opts) : d;
+    if (st.isFile()) add(name, p);
     else if (st.isDirectory()) {
       const real = realpathSync(p);
       if (ancestors.has(real)) throw usageError('INPUT_LOOP', `symbolic link loop at ${p}`);

@@ -1,4 +1,4 @@
-import { existsSync, fdatasync, fstatSync, fsyncSync, writeSync } from 'node:fs';
+import { existsSync, fdatasync, fstatSync, fsyncSync, statSync, writeSync } from 'node:fs';
 import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
@@ -6,9 +6,10 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { canonicalBytes } from '../json/canonical.js';
 import { sha256Hex } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../crypto/dsse.js';
+import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from '../crypto/dsse.js';
+import { sign } from '../crypto/ed25519.js';
 import { formatChecksums, type ChecksumLine } from '../bundle/checksums.js';
-import { blobPath, CHECKSUMS, compareUtf8, ENVELOPE, keyPath, MANIFEST, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
+import { blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, sortByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
 import { END_OF_ARCHIVE, entryHeaderLength, entrySpan, TarWriter } from '../bundle/tar-writer.js';
 import { VERIFY_MD } from '../bundle/verify-doc.js';
 import { VERIFY_SH } from '../bundle/verify-script.js';
@@ -48,7 +49,8 @@ export interface ExportOptions {
 export interface ExportProgress {
   phase: 'hash' | 'write';
   bytes: number;
-  totalBytes: number;
+  /** Unknown in the hashing pass over many files (sizes come from reading them). */
+  totalBytes: number | undefined;
   files: number;
   totalFiles: number;
 }
@@ -73,7 +75,7 @@ export const isGzipName = (p: string): boolean => /\.(tar\.gz|tgz)$/i.test(p);
  * must throw if its bytes do not match the digest. Either way the bundle never holds
  * bytes other than those its manifest names.
  */
-export type ItemSource = { path: string } | { read: (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void> };
+export type ItemSource = { path: string; kept?: number } | { read: (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void> };
 
 /** One artifact to bundle: its manifest entry (name and metadata) and its source. */
 export interface ExportItem {
@@ -119,9 +121,8 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   }
   const files = collectInputs(opts.inputs, { followSymlinks: opts.followSymlinks ?? false });
 
-  let inputBytes = 0;
-  for (const f of files) inputBytes += f.size;
-  const pool = JobPool.create(files.length, inputBytes);
+  const inputBytes = files.length < 512 ? sizeOf(files) : undefined;
+  const pool = JobPool.create(files.length, inputBytes ?? Infinity);
   try {
     return await exportWith(pool, opts, tenant, files, inputBytes);
   } catch (e) {
@@ -136,18 +137,20 @@ async function exportWith(
   opts: ExportOptions,
   tenant: string,
   files: readonly InputFile[],
-  inputBytes: number,
+  inputBytes: number | undefined,
 ): Promise<ExportResult> {
-  // Pass 1: digests, sizes and kinds, in batches across the pool.
-  const hashJobs: Job[] = batches(files, (f) => f.size).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path })) }));
+  // Pass 1: digests, sizes and kinds, in batches across the pool; small batches while
+  // sizes are unknown, so one thread does not get all the large files.
+  const hashJobs: Job[] = batches(files, () => 0, inputBytes === undefined ? 128 : 512).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path })) }));
   const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
     pool.run<HashOutcome[]>(hashJobs),
   )).flat();
   const items: ExportItem[] = files.map((f, k) => {
     const r = hashed[k]!;
     return {
-      artifact: { name: f.name, sha256: r.sha256, size: r.size, mediaType: r.mediaType, kind: r.kind, tenant },
-      source: { path: f.path },
+      // Keys in canonical order: the manifest is then serialised without copying them.
+      artifact: { kind: r.kind, mediaType: r.mediaType, name: f.name, sha256: r.sha256, size: r.size, tenant },
+      source: r.kept >= 0 ? { path: f.path, kept: r.kept } : { path: f.path },
     };
   });
   return writeBundleWith(pool, { ...opts, tenant, items });
@@ -212,13 +215,22 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     },
   };
   const manifest = canonicalBytes(statement);
-  const envelope = canonicalBytes(signEnvelope(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys));
+  const message = pae(IN_TOTO_PAYLOAD_TYPE, manifest);
+  const unsigned = envelopeOf(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys.map((k) => ({ keyid: k.keyid, sig: new Uint8Array(64) })));
+  const envelopeWith = (sigs: readonly Uint8Array[]): Buffer =>
+    canonicalBytes({ ...unsigned, signatures: signerKeys.map((k, i) => ({ keyid: k.keyid, sig: Buffer.from(sigs[i]!).toString('base64') })) });
+  const gzipLevel = opts.gzipLevel ?? (isGzipName(opts.out) ? 6 : undefined);
+  const placed = gzipLevel === undefined && [...sourceOf.values()].every((s) => 'path' in s.source);
+  // A signature's size is fixed, so the envelope's is known before signing: plain tar
+  // signs on a pool thread while the others write the blobs.
+  const envelope = placed ? null : envelopeWith(signerKeys.map((k) => sign(message, k.seed)));
+  const envelopeSize = envelope?.length ?? canonicalBytes(unsigned).length;
 
   // Pass 2: the archive. Metadata first, then everything else in name order.
   const mtimeSec = Math.floor(Date.parse(opts.createdAt) / 1000);
   const head: PlacedEntry[] = [
     { name: MANIFEST, size: manifest.length, mode: 0o644, data: manifest },
-    { name: ENVELOPE, size: envelope.length, mode: 0o644, data: envelope },
+    { name: ENVELOPE, size: envelopeSize, mode: 0o644, ...(envelope ? { data: envelope } : {}) },
     { name: CHECKSUMS, size: checksums.length, mode: 0o644, data: checksums },
   ];
   const rest: PlacedEntry[] = [];
@@ -226,23 +238,25 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   for (const [name, data] of extras) rest.push({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data });
   const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
   for (const [hex, src] of sourceOf) {
-    if ('path' in src.source) rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex, path: src.source.path });
+    if ('path' in src.source) {
+      const { path, kept } = src.source;
+      rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex, path, ...(kept !== undefined ? { kept } : {}) });
+    }
     else {
       rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex });
       streams.set(blobPath(hex), src.source.read);
     }
   }
-  rest.sort((x, y) => compareUtf8(x.name, y.name));
+  sortByUtf8(rest, (e) => e.name);
   let totalBytes = 0;
   for (const e of [...head, ...rest]) totalBytes += e.size;
   const totalFiles = head.length + rest.length;
 
-  const gzipLevel = opts.gzipLevel ?? (isGzipName(opts.out) ? 6 : undefined);
   const file = new AtomicFile(opts.out, 0o644, opts.force ?? false);
   try {
     await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, () =>
-      gzipLevel === undefined && streams.size === 0
-        ? writePlaced(pool, file.fd, head, rest, mtimeSec)
+      placed
+        ? writePlaced(pool, file.fd, head, rest, mtimeSec, { message, seeds: signerKeys.map((k) => k.seed), envelope: envelopeWith })
         : writeSequential(pool, file.fd, gzipLevel, [...head, ...rest], mtimeSec, streams),
     );
     const bundleBytes = fstatSync(file.fd).size;
@@ -269,15 +283,15 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   }
 }
 
-/** Consecutive runs of about 8 MiB or 512 files: big enough to amortise a message. */
-function batches<T>(items: readonly T[], sizeOf: (t: T) => number): T[][] {
+/** Consecutive runs of about 8 MiB or `most` files: big enough to amortise a message. */
+function batches<T>(items: readonly T[], sizeOf: (t: T) => number, most = 512): T[][] {
   const out: T[][] = [];
   let cur: T[] = [];
   let bytes = 0;
   for (const it of items) {
     cur.push(it);
     bytes += sizeOf(it);
-    if (cur.length >= 512 || bytes >= 8 << 20) {
+    if (cur.length >= most || bytes >= 8 << 20) {
       out.push(cur);
       cur = [];
       bytes = 0;
@@ -290,33 +304,38 @@ function batches<T>(items: readonly T[], sizeOf: (t: T) => number): T[][] {
 /**
  * Plain tar: every size is known, so every entry's offset is too. The pool writes runs
  * of entries at their offsets in parallel (reading, re-hashing and writing on every
- * core) while this thread writes the metadata at the start.
+ * core) and signs the manifest on one of its threads; the metadata goes in at the start
+ * once the signatures are made.
  */
-async function writePlaced(pool: JobPool, fd: number, head: PlacedEntry[], rest: PlacedEntry[], mtimeSec: number): Promise<void> {
+async function writePlaced(
+  pool: JobPool,
+  fd: number,
+  head: PlacedEntry[],
+  rest: PlacedEntry[],
+  mtimeSec: number,
+  signing: { message: Uint8Array; seeds: Uint8Array[]; envelope: (sigs: readonly Uint8Array[]) => Buffer },
+): Promise<void> {
   const span = (e: PlacedEntry) => entrySpan(entryHeaderLength(e.name), e.size);
   let pos = 0;
   for (const e of head) pos += span(e);
-  const jobs: Job[] = [];
+  const jobs: Job[] = [{ kind: 'sign', message: signing.message, seeds: signing.seeds }];
   for (const run of batches(rest, (e) => e.size)) {
     jobs.push({ kind: 'write', fd, position: pos, mtimeSec, entries: run });
     for (const e of run) pos += span(e);
   }
-  const copying = pool.run<number>(jobs);
-  copying.catch(() => undefined); // awaited below, after the metadata is written
   const flusher = new Flusher(fd);
-  let headError: unknown = null;
+  let results: unknown[];
   try {
-    writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
-    writeZeros(fd, pos, END_OF_ARCHIVE);
-  } catch (e) {
-    headError = e;
-  }
-  try {
-    await copying;
+    results = await pool.run<unknown>(jobs);
   } finally {
     await flusher.stop();
   }
-  if (headError) throw headError;
+  const envelope = signing.envelope(results[0] as Uint8Array[]);
+  const slot = head.find((e) => e.name === ENVELOPE)!;
+  if (envelope.length !== slot.size) throw new Error(`envelope is ${envelope.length} bytes, ${slot.size} were reserved`);
+  slot.data = envelope;
+  writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
+  writeZeros(fd, pos, END_OF_ARCHIVE);
 }
 
 /**
@@ -399,7 +418,7 @@ async function withProgress<T>(
   pool: JobPool,
   onProgress: ExportOptions['onProgress'],
   phase: ExportProgress['phase'],
-  totalBytes: number,
+  totalBytes: number | undefined,
   totalFiles: number,
   work: () => Promise<T>,
 ): Promise<T> {
@@ -417,6 +436,17 @@ async function withProgress<T>(
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * Total size of a few inputs: a stat each costs nothing under 512 files, and tells
+ * whether threads repay their start-up. Beyond that they always do, and sizes come
+ * from the hashing pass. An input that cannot be read counts 0 here and fails there.
+ */
+function sizeOf(files: readonly InputFile[]): number {
+  let n = 0;
+  for (const f of files) n += statSync(f.path, { throwIfNoEntry: false })?.size ?? 0;
+  return n;
 }
 
 function asStellaError(e: unknown): unknown {

@@ -1,10 +1,12 @@
 import { classify, CLASSIFY_MAX_BYTES } from '../evidence/classify.js';
+import { sign } from '../crypto/ed25519.js';
+import type { Arena } from './arena.js';
 import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { hashFileSync } from './read-file.js';
 
 /**
- * The two kinds of work an export hands out, in batches, to worker threads (or runs
- * inline for small exports). Plain data in, plain data out: they cross thread borders.
+ * The kinds of work an export hands out, in batches, to worker threads (or runs inline
+ * for small exports). Plain data in, plain data out: they cross thread borders.
  */
 export interface HashTask {
   name: string;
@@ -16,21 +18,28 @@ export interface HashOutcome {
   size: number;
   kind: string;
   mediaType: string;
+  /** Where the content was kept in the pool's arena, or -1 (the writing pass reads the file again). */
+  kept: number;
 }
 
 export type Job =
   | { kind: 'hash'; files: HashTask[] }
-  | { kind: 'write'; fd: number; position: number; mtimeSec: number; entries: PlacedEntry[] };
+  | { kind: 'write'; fd: number; position: number; mtimeSec: number; entries: PlacedEntry[] }
+  // Ed25519 with a pure-JS SHA-512 over a large manifest takes about a second: on a
+  // pool thread it runs while the other threads write the blobs.
+  | { kind: 'sign'; message: Uint8Array; seeds: Uint8Array[] };
 
 export type Progress = (bytes: number, files: number) => void;
 
-export function runJob(job: Job, progress: Progress): HashOutcome[] | number {
-  if (job.kind === 'write') return writeEntriesSync(job.fd, job.position, job.entries, job.mtimeSec, progress);
+export function runJob(job: Job, progress: Progress, arena: Arena | null): HashOutcome[] | Uint8Array[] | number {
+  if (job.kind === 'write') return writeEntriesSync(job.fd, job.position, job.entries, job.mtimeSec, progress, arena);
+  if (job.kind === 'sign') return job.seeds.map((seed) => sign(job.message, seed));
   const out: HashOutcome[] = [];
   for (const f of job.files) {
     const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES);
     const c = classify(f.name, r.content);
-    out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType });
+    const kept = arena && r.content ? arena.keep(r.content) : -1;
+    out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType, kept });
     progress(r.size, 1);
   }
   return out;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { Arena } from './arena.js';
 import { InputReadError } from './read-file.js';
 import { runJob, type Job } from './jobs.js';
 
@@ -16,15 +17,18 @@ type Failure = { path: string; reason: 'unreadable' | 'changed'; errno?: string 
 export class JobPool {
   private readonly tally: Float64Array;
   private readonly workers: Worker[] = [];
+  /** Shared with the threads; null inline, where the first pass keeps nothing. */
+  readonly arena: Arena | null;
 
   private constructor(threads: number) {
     this.tally = new Float64Array(new SharedArrayBuffer(16 * (threads + 1)));
     const url = new URL('./worker.js', import.meta.url);
+    this.arena = threads > 0 ? Arena.create() : null;
     for (let slot = 0; slot < threads; slot++) {
       // Workers make little garbage; a small young generation keeps their heaps from
       // growing to V8's default before the first scavenge (flat memory at any size).
       const w = new Worker(url, {
-        workerData: { counters: this.tally.buffer, slot: slot + 1 },
+        workerData: { counters: this.tally.buffer, slot: slot + 1, arena: this.arena!.memory },
         resourceLimits: { maxYoungGenerationSizeMb: 4 },
       });
       w.unref();
@@ -71,7 +75,7 @@ export class JobPool {
     if (this.workers.length === 0) {
       const progress = (b: number, f: number) => this.count(b, f);
       for (let k = 0; k < jobs.length; k++) {
-        results[k] = runJob(jobs[k]!, progress) as T;
+        results[k] = runJob(jobs[k]!, progress, null) as T;
         // Let timers (progress display) run between batches.
         await new Promise((r) => setImmediate(r));
       }

@@ -1,9 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { Arena, type ArenaMemory } from './arena.js';
 import { InputReadError } from './read-file.js';
 import { runJob, type Job } from './jobs.js';
 
 /** Worker thread of the export pool: runs jobs, counts progress into shared memory. */
-const { counters, slot } = workerData as { counters: SharedArrayBuffer; slot: number };
+const { counters, slot, arena: memory } = workerData as { counters: SharedArrayBuffer; slot: number; arena: ArenaMemory };
+const arena = new Arena(memory);
 const tally = new Float64Array(counters);
 const progress = (bytes: number, files: number): void => {
   tally[2 * slot] = tally[2 * slot]! + bytes;
@@ -12,7 +14,7 @@ const progress = (bytes: number, files: number): void => {
 
 parentPort!.on('message', ({ id, job }: { id: number; job: Job }) => {
   try {
-    parentPort!.postMessage({ id, result: runJob(job, progress) });
+    parentPort!.postMessage({ id, result: runJob(job, progress, arena) });
   } catch (e) {
     const error =
       e instanceof InputReadError

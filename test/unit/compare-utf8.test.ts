@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareUtf8 } from '../../src/bundle/layout.js';
+import { compareUtf8, sortByUtf8 } from '../../src/bundle/layout.js';
 
 const byBytes = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 
@@ -21,5 +21,22 @@ describe('compareUtf8', () => {
     expect('\ue000' < '😀').toBe(false);
     expect(compareUtf8('a/b', 'a/b')).toBe(0);
     expect(compareUtf8('a', 'ab')).toBeLessThan(0);
+  });
+
+  it('sortByUtf8 sorts as compareUtf8 does, with and without code units where the orders differ', () => {
+    const ch = fc.constantFrom('a', 'b', '/', '0', 'é', '\ud7ff', '\ue000', '\uffff', '😀', '\ud800');
+    const str = fc.array(ch, { maxLength: 6 }).map((xs) => xs.join(''));
+    const ascii = fc.array(fc.constantFrom('a', 'b', 'Z', '/', '.', '0', '~'), { maxLength: 6 }).map((xs) => xs.join(''));
+    for (const gen of [str, ascii]) {
+      fc.assert(
+        fc.property(fc.array(gen, { maxLength: 20 }), (names) => {
+          const items = names.map((name, k) => ({ name, k }));
+          const got = sortByUtf8([...items], (t) => t.name).map((t) => t.name);
+          expect(got).toEqual([...names].sort(compareUtf8));
+        }),
+        { numRuns: 2000 },
+      );
+    }
+    expect(sortByUtf8(['\ue000', '😀', 'a'], (s) => s)).toEqual(['a', '\ue000', '😀']);
   });
 });
