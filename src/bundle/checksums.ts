@@ -1,5 +1,5 @@
 import { SHA256_HEX } from '../crypto/sha256.js';
-import { compareUtf8 } from './layout.js';
+import { compareUtf8, sortByUtf8 } from './layout.js';
 
 export interface ChecksumLine {
   path: string;
@@ -8,8 +8,10 @@ export interface ChecksumLine {
 
 /** `sha256sum -c` format: hex, two spaces (text mode marker), path, LF; sorted by path bytes. */
 export function formatChecksums(lines: readonly ChecksumLine[]): Buffer {
-  const sorted = [...lines].sort((a, b) => compareUtf8(a.path, b.path));
-  return Buffer.from(sorted.map((l) => `${l.sha256}  ${l.path}\n`).join(''), 'utf8');
+  const sorted = sortByUtf8([...lines], (l) => l.path);
+  let text = '';
+  for (const l of sorted) text += `${l.sha256}  ${l.path}\n`;
+  return Buffer.from(text, 'utf8');
 }
 
 /**

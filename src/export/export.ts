@@ -6,7 +6,7 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { canonicalBytes } from '../json/canonical.js';
 import { sha256Hex } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
-import { envelopeOf, IN_TOTO_PAYLOAD_TYPE, pae } from '../crypto/dsse.js';
+import { envelopeBytes, envelopeLength, IN_TOTO_PAYLOAD_TYPE, pae } from '../crypto/dsse.js';
 import { sign } from '../crypto/ed25519.js';
 import { formatChecksums, type ChecksumLine } from '../bundle/checksums.js';
 import { blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, sortByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
@@ -216,15 +216,14 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   };
   const manifest = canonicalBytes(statement);
   const message = pae(IN_TOTO_PAYLOAD_TYPE, manifest);
-  const unsigned = envelopeOf(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys.map((k) => ({ keyid: k.keyid, sig: new Uint8Array(64) })));
   const envelopeWith = (sigs: readonly Uint8Array[]): Buffer =>
-    canonicalBytes({ ...unsigned, signatures: signerKeys.map((k, i) => ({ keyid: k.keyid, sig: Buffer.from(sigs[i]!).toString('base64') })) });
+    envelopeBytes(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys.map((k, i) => ({ keyid: k.keyid, sig: sigs[i]! })));
   const gzipLevel = opts.gzipLevel ?? (isGzipName(opts.out) ? 6 : undefined);
   const placed = gzipLevel === undefined && [...sourceOf.values()].every((s) => 'path' in s.source);
   // A signature's size is fixed, so the envelope's is known before signing: plain tar
   // signs on a pool thread while the others write the blobs.
   const envelope = placed ? null : envelopeWith(signerKeys.map((k) => sign(message, k.seed)));
-  const envelopeSize = envelope?.length ?? canonicalBytes(unsigned).length;
+  const envelopeSize = envelope?.length ?? envelopeLength(IN_TOTO_PAYLOAD_TYPE, manifest.length, signerKeys.map((k) => k.keyid));
 
   // Pass 2: the archive. Metadata first, then everything else in name order.
   const mtimeSec = Math.floor(Date.parse(opts.createdAt) / 1000);

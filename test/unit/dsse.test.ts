@@ -126,3 +126,22 @@ describe('envelope shape and signatures', () => {
     });
   });
 });
+
+describe('envelopeBytes', () => {
+  it('is byte for byte the canonical JSON of envelopeOf, and envelopeLength predicts its size', async () => {
+    const { canonicalBytes } = await import('../../src/json/canonical.js');
+    const { envelopeBytes, envelopeLength, envelopeOf } = await import('../../src/crypto/dsse.js');
+    const cases: [string, Uint8Array, { keyid: string; sig: Uint8Array }[]][] = [
+      ['application/vnd.in-toto+json', Buffer.from('{"a":1}'), [{ keyid: 'k1', sig: new Uint8Array(64).fill(255) }]],
+      ['t"y\\pe\u00e9\u2028', Buffer.alloc(0), []],
+      ['x', Buffer.from([0, 1, 2, 3, 4]), [{ keyid: 'ü"', sig: new Uint8Array(64) }, { keyid: 'b', sig: new Uint8Array(64).fill(7) }]],
+      ['x', Buffer.alloc(100_001, 0xab), [{ keyid: 'a', sig: new Uint8Array(64).fill(1) }]],
+    ];
+    for (const [type, payload, sigs] of cases) {
+      const got = envelopeBytes(type, payload, sigs);
+      expect(got.equals(canonicalBytes(envelopeOf(type, payload, sigs)))).toBe(true);
+      expect(envelopeLength(type, payload.length, sigs.map((s) => s.keyid))).toBe(got.length);
+    }
+    expect(() => envelopeBytes('\ud800', Buffer.alloc(1), [])).toThrow(TypeError);
+  });
+});
