@@ -1,5 +1,4 @@
 import { classify, CLASSIFY_MAX_BYTES } from '../evidence/classify.js';
-import { sign } from '../crypto/ed25519.js';
 import type { Arena } from './arena.js';
 import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { hashFileSync } from './read-file.js';
@@ -31,9 +30,13 @@ export type Job =
 
 export type Progress = (bytes: number, files: number) => void;
 
-export function runJob(job: Job, progress: Progress, arena: Arena | null): HashOutcome[] | Uint8Array[] | number {
+export async function runJob(job: Job, progress: Progress, arena: Arena | null): Promise<HashOutcome[] | Uint8Array[] | number> {
   if (job.kind === 'write') return writeEntriesSync(job.fd, job.position, job.entries, job.mtimeSec, progress, arena);
-  if (job.kind === 'sign') return job.seeds.map((seed) => sign(job.message, seed));
+  if (job.kind === 'sign') {
+    // Loaded on first use: a third of a worker's start-up otherwise, for one job.
+    const { sign } = await import('../crypto/ed25519.js');
+    return job.seeds.map((seed) => sign(job.message, seed));
+  }
   const out: HashOutcome[] = [];
   for (const f of job.files) {
     const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES);

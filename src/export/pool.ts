@@ -75,7 +75,7 @@ export class JobPool {
     if (this.workers.length === 0) {
       const progress = (b: number, f: number) => this.count(b, f);
       for (let k = 0; k < jobs.length; k++) {
-        results[k] = runJob(jobs[k]!, progress, null) as T;
+        results[k] = (await runJob(jobs[k]!, progress, null)) as T;
         // Let timers (progress display) run between batches.
         await new Promise((r) => setImmediate(r));
       }

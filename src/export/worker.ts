@@ -12,9 +12,9 @@ const progress = (bytes: number, files: number): void => {
   tally[2 * slot + 1] = tally[2 * slot + 1]! + files;
 };
 
-parentPort!.on('message', ({ id, job }: { id: number; job: Job }) => {
+parentPort!.on('message', async ({ id, job }: { id: number; job: Job }) => {
   try {
-    parentPort!.postMessage({ id, result: runJob(job, progress, arena) });
+    parentPort!.postMessage({ id, result: await runJob(job, progress, arena) });
   } catch (e) {
     const error =
       e instanceof InputReadError
