@@ -40,6 +40,8 @@ export interface VerifyOptions {
   limits?: Partial<VerifyLimits>;
   /** Called as the bundle is read (bytes of the file, entries seen). */
   onProgress?: ArchiveProgress | undefined;
+  /** Worker threads hashing large blobs of a plain tar; default by core count, 0 for none. */
+  hashThreads?: number | undefined;
 }
 
 export interface VerifyLimits extends ArchiveLimits {
@@ -128,11 +130,12 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
   const auditFiles = new Map<string, Buffer>();
   let structural: string | null = null;
   let archive = { gzip: false, bytes: 0 };
-  const metaLimit: Record<string, number> = {
-    [MANIFEST]: limits.maxManifestBytes,
-    [ENVELOPE]: limits.maxEnvelopeBytes,
-    [CHECKSUMS]: limits.maxChecksumsBytes,
-  };
+  // A Map, not an object literal: an entry named "toString" must not find a limit.
+  const metaLimit = new Map<string, number>([
+    [MANIFEST, limits.maxManifestBytes],
+    [ENVELOPE, limits.maxEnvelopeBytes],
+    [CHECKSUMS, limits.maxChecksumsBytes],
+  ]);
   try {
     archive = await readArchive(
       opts.bundle,
@@ -140,35 +143,35 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
         const name = h.name.startsWith('./') ? h.name.slice(2) : h.name;
         const why = unsafeNameReason(name);
         if (why) throw new TarFormatError(`unsafe entry name ${JSON.stringify(h.name)} (${why})`, h.offset);
-        if (entries.has(name)) throw new TarFormatError(`duplicate entry ${JSON.stringify(name)}`, h.offset);
+        // By the folded name: an earlier entry's digest may still be on its way.
         const key = name.toLowerCase();
         const clash = folded.get(key);
+        if (clash === name) throw new TarFormatError(`duplicate entry ${JSON.stringify(name)}`, h.offset);
         if (clash !== undefined) {
           throw new TarFormatError(`entries ${JSON.stringify(clash)} and ${JSON.stringify(name)} differ only in case`, h.offset);
         }
         folded.set(key, name);
         const audit = AUDIT_ENTRY.test(name);
-        const cap = metaLimit[name] ?? (audit ? limits.maxAuditBytes : undefined);
-        if (cap !== undefined && h.size > cap) {
-          throw new TarFormatError(`${name} is ${h.size} bytes, over the limit of ${cap}`, h.offset);
-        }
+        const cap = metaLimit.get(name) ?? (audit ? limits.maxAuditBytes : undefined);
+        const size = h.size;
+        if (cap === undefined) return { digest: (sha256: string) => entries.set(name, { sha256, size }) };
+        if (size > cap) throw new TarFormatError(`${name} is ${size} bytes, over the limit of ${cap}`, h.offset);
         const hash: Hash = createHash('sha256');
-        const parts: Buffer[] | null = cap !== undefined ? [] : null;
-        let size = 0;
+        const parts: Buffer[] = [];
         return {
-          update(chunk) {
+          update(chunk: Buffer) {
             hash.update(chunk);
-            size += chunk.length;
-            if (parts) parts.push(Buffer.from(chunk));
+            parts.push(Buffer.from(chunk));
           },
           end() {
             entries.set(name, { sha256: hash.digest('hex'), size });
-            if (parts) (audit ? auditFiles : meta).set(name, Buffer.concat(parts));
+            (audit ? auditFiles : meta).set(name, Buffer.concat(parts));
           },
         };
       },
       limits,
       opts.onProgress,
+      { hashThreads: opts.hashThreads },
     );
   } catch (e) {
     if (!(e instanceof TarFormatError)) throw e;

@@ -1,0 +1,202 @@
+/**
+ * Large entries of a plain tar are hashed on worker threads (src/bundle/hash-pool.ts)
+ * while this thread still reads every byte through the strict tar reader. Whatever the
+ * threads, the digests, their order and every refusal must be exactly those of hashing
+ * on one thread: these tests read the same archives both ways and compare.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ARCHIVE_LIMITS, readArchive, type ArchiveRead } from '../../src/bundle/read-archive.js';
+import { TarFormatError } from '../../src/bundle/tar-reader.js';
+import { loadTrustFile } from '../../src/trust/trust-file.js';
+import { verifyBundle } from '../../src/verify/verifier.js';
+import { archive, file } from '../helpers/tar-craft.js';
+import { mustExport } from '../helpers/cli.js';
+import { acmeTrustFile } from '../helpers/fixture-bundle.js';
+import { removeTempDirs, tempDir } from '../helpers/tmp.js';
+
+afterAll(removeTempDirs);
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const KiB = 1024;
+
+interface Outcome {
+  /** Digest callbacks in the order they came. */
+  digests: Array<[string, string]>;
+  read: ArchiveRead | null;
+  error: { message: string; offset: number } | null;
+}
+
+/** Read `path` with every entry behind a DigestSink, on `threads` hash workers. */
+async function readDigests(path: string, threads: number, maxArchiveBytes = DEFAULT_ARCHIVE_LIMITS.maxArchiveBytes): Promise<Outcome> {
+  const digests: Array<[string, string]> = [];
+  try {
+    const read = await readArchive(
+      path,
+      (h) => ({ digest: (hex: string) => digests.push([h.name, hex]) }),
+      { ...DEFAULT_ARCHIVE_LIMITS, maxArchiveBytes },
+      undefined,
+      { hashThreads: threads },
+    );
+    return { digests, read, error: null };
+  } catch (e) {
+    if (!(e instanceof TarFormatError)) throw e;
+    return { digests, read: null, error: { message: e.message, offset: e.offset } };
+  }
+}
+
+describe('hashing large entries on worker threads', () => {
+  let dir: string;
+  // Large entries (several pooled), sizes off the block and chunk grid, small ones between
+  // them that finish long before a large one's digest comes back.
+  const contents: Array<[string, Buffer]> = [
+    ['big-a', randomBytes(1024 * KiB + 7)],
+    ['small-1', randomBytes(100)],
+    ['big-b', randomBytes(3 * 1024 * KiB + 511)],
+    ['small-2', randomBytes(3000)],
+    ['small-3', Buffer.alloc(0)],
+    ['big-c', randomBytes(300 * KiB)],
+    ['big-d', randomBytes(2 * 1024 * KiB - 1)],
+    ['big-e', randomBytes(700 * KiB + 3)],
+    ['small-4', randomBytes(1)],
+  ];
+  const tar = archive(...contents.map(([n, c]) => file(n, c)));
+  const put = (name: string, bytes: Buffer): string => {
+    const p = join(dir, name);
+    writeFileSync(p, bytes);
+    return p;
+  };
+  /** Where an entry's data starts in `tar`. */
+  const dataAt = (name: string): number => tar.indexOf(contents.find(([n]) => n === name)![1].subarray(0, 64));
+
+  beforeAll(() => {
+    dir = tempDir('parallel-hash-');
+  });
+
+  it('gives every digest, in archive order, and hashes the large entries elsewhere', async () => {
+    const path = put('ok.tar', tar);
+    const expected = contents.map(([n, c]) => [n, sha256(c)]);
+    const pooled = await readDigests(path, 2);
+    expect(pooled.error).toBeNull();
+    expect(pooled.digests).toEqual(expected);
+    expect(pooled.read!.offloaded).toBeGreaterThan(0);
+    const inline = await readDigests(path, 0);
+    expect(inline.digests).toEqual(expected);
+    expect(inline.read!.offloaded).toBe(0);
+    expect(pooled.read!.bytes).toBe(inline.read!.bytes);
+  });
+
+  it('hashes a gzip stream on this thread, with the same digests', async () => {
+    const r = await readDigests(put('ok.tar.gz', gzipSync(tar)), 2);
+    expect(r.digests).toEqual(contents.map(([n, c]) => [n, sha256(c)]));
+    expect(r.read!.offloaded).toBe(0);
+  });
+
+  const damaged: Array<[string, () => Buffer, RegExp]> = [
+    [
+      'truncated inside a large entry',
+      () => tar.subarray(0, dataAt('big-b') + 1536 * KiB),
+      /unexpected end of archive inside an entry/,
+    ],
+    [
+      'truncated inside the padding after a large entry',
+      () => tar.subarray(0, dataAt('big-a') + 1024 * KiB + 7 + 100),
+      /inside the padding of an entry/,
+    ],
+    [
+      'non-zero padding after a large entry',
+      () => {
+        const t = Buffer.from(tar);
+        t[dataAt('big-d') + 2 * 1024 * KiB - 1] = 0x41;
+        return t;
+      },
+      /non-zero padding after an entry/,
+    ],
+    [
+      'a damaged header after large entries',
+      () => {
+        const t = Buffer.from(tar);
+        t[dataAt('big-e') - 512 + 10] ^= 0xff;
+        return t;
+      },
+      /bad header checksum/,
+    ],
+    [
+      'data after the end-of-archive marker',
+      () => Buffer.concat([tar, Buffer.from('x')]),
+      /data after the end-of-archive marker/,
+    ],
+  ];
+
+  for (const [what, bytes, message] of damaged) {
+    it(`refuses an archive with ${what} exactly as on one thread`, async () => {
+      const path = put(`${what.replace(/\W+/g, '-')}.tar`, bytes());
+      const pooled = await readDigests(path, 2);
+      const inline = await readDigests(path, 0);
+      expect(pooled.error?.message).toMatch(message);
+      expect(pooled.error).toEqual(inline.error);
+    });
+  }
+
+  it('stops at --max-archive-bytes inside a large entry at the same byte as on one thread', async () => {
+    const path = put('limit.tar', tar);
+    const limit = dataAt('big-d') + 1000 * KiB;
+    const pooled = await readDigests(path, 2, limit);
+    const inline = await readDigests(path, 0, limit);
+    expect(pooled.error?.message).toMatch(/archive expands beyond/);
+    expect(pooled.error).toEqual(inline.error);
+  });
+});
+
+describe('verify with blobs hashed on worker threads', () => {
+  let bundle: string;
+  let trust: ReturnType<typeof loadTrustFile>;
+  let root: string;
+  const blobs = [randomBytes(1536 * KiB + 5), randomBytes(700 * KiB), randomBytes(2 * 1024 * KiB), randomBytes(300 * KiB + 1)];
+
+  beforeAll(() => {
+    root = tempDir('parallel-verify-');
+    const input = join(root, 'in');
+    mkdirSync(input);
+    blobs.forEach((b, k) => writeFileSync(join(input, `blob-${k}.bin`), b));
+    writeFileSync(join(input, 'notes.txt'), 'small\n');
+    bundle = join(root, 'bundle.tar');
+    mustExport({ out: bundle, inputs: [input] });
+    trust = loadTrustFile(acmeTrustFile(join(root, 'trust.json')));
+  });
+
+  const both = async (path: string) => {
+    const pooled = await verifyBundle({ bundle: path, trust, tenant: 'acme', hashThreads: 2 });
+    const inline = await verifyBundle({ bundle: path, trust, tenant: 'acme', hashThreads: 0 });
+    expect(pooled).toEqual(inline);
+    return pooled;
+  };
+
+  it('verifies a genuine bundle', async () => {
+    const r = await both(bundle);
+    expect(r.verified).toBe(true);
+  });
+
+  it('reports a changed byte in a large blob as the same digest mismatch', async () => {
+    const t = readFileSync(bundle);
+    const at = t.indexOf(blobs[2]!.subarray(0, 64)) + 1024 * KiB + 3;
+    t[at] ^= 1;
+    const path = join(root, 'tampered.tar');
+    writeFileSync(path, t);
+    const r = await both(path);
+    expect(r.exitCode).toBe(1);
+    expect(r.checks.find((c) => c.status === 'fail')).toMatchObject({ name: 'checksums', code: 'DIGEST_MISMATCH' });
+  });
+
+  it('reports a bundle cut inside a large blob as the same malformed archive', async () => {
+    const path = join(root, 'cut.tar');
+    writeFileSync(path, readFileSync(bundle));
+    truncateSync(path, readFileSync(bundle).indexOf(blobs[0]!.subarray(0, 64)) + 1000 * KiB);
+    const r = await both(path);
+    expect(r.checks[0]).toMatchObject({ name: 'archive', status: 'fail', code: 'ARCHIVE_MALFORMED' });
+    expect(r.checks[0]!.message).toMatch(/unexpected end of archive inside an entry/);
+  });
+});
