@@ -1,0 +1,398 @@
+import { sha256Hex, SHA256_HEX } from '../crypto/sha256.js';
+import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, toEnvelope, type DsseEnvelope } from '../crypto/dsse.js';
+import { canonicalize } from '../json/canonical.js';
+import { JsonSyntaxError, parseStrictJsonBytes } from '../json/strict-parse.js';
+import { schemaProblem } from '../manifest/schemas.js';
+import { computeTotals, type Statement } from '../manifest/statement.js';
+import { parseChecksums, type ChecksumLine } from '../bundle/checksums.js';
+import { BLOB_PREFIX, CHECKSUMS, ENVELOPE, MANIFEST, METADATA_ENTRIES, unsafeNameReason } from '../bundle/layout.js';
+import type { TrustStore } from '../trust/trust-file.js';
+import { finishReport, type CheckResult, type SignerResult, type VerifyReport } from './report.js';
+import { evaluateSignatures, type SignatureVerdict } from './signatures.js';
+import { checkAuditTrail, hasAuditTrail, selectionProblem } from './audit-trail.js';
+import { crossTenantProblem, evaluateCrossTenant, involvedTenants } from './cross-tenant.js';
+import type { Category } from '../errors.js';
+import type { Authorization } from '../authority/record.js';
+
+export interface Seen {
+  sha256: string;
+  size: number;
+}
+
+export interface CheckOptions {
+  bundle: string;
+  /** null: integrity checks only. */
+  trust: TrustStore | null;
+  tenant?: string | undefined;
+  at?: string | undefined;
+  allowCrossTenant?: boolean | undefined;
+  maxSignatures: number;
+}
+
+export interface ChecksOutcome {
+  report: VerifyReport;
+  statement: Statement | null;
+  envelope: DsseEnvelope | null;
+  payload: Buffer | null;
+}
+
+/** Files the format allows besides the metadata: anything else is refused. */
+const OTHER_ALLOWED = /^(?:blobs\/sha256\/[0-9a-f]{64}|keys\/[0-9a-f]{64}\.pub|VERIFY\.md|verify\.sh|audit\/[a-z0-9][a-z0-9._-]{0,62}\.jsonl)$/;
+
+const isMetadata = (name: string): boolean => name === MANIFEST || name === ENVELOPE || name === CHECKSUMS;
+
+interface StatementRead {
+  bytes: Buffer;
+  /** Why the bytes are not JSON, or null. */
+  notJson: string | null;
+  canonical: boolean;
+  schema: string | null;
+  statement: Statement | null;
+}
+
+/**
+ * Every check after the archive was read, over what the read saw: the metadata files'
+ * bytes, the audit files, and the name, digest and size of every entry. The order and
+ * wording of the checks is the report's. The costly steps that need only the metadata
+ * (envelope, statement, signatures, checksum list) are memoised, so `precompute` can run
+ * them as soon as their files are complete, on a worker while the blobs are still being
+ * hashed, without changing what `finish` reports.
+ */
+export class BundleChecks {
+  readonly meta = new Map<string, Buffer>();
+  readonly auditFiles = new Map<string, Buffer>();
+  private envelopeMemo: { envelope: DsseEnvelope; payload: Buffer } | string | undefined;
+  private statementMemo: StatementRead | null | undefined;
+  private signaturesMemo: SignatureVerdict | null | undefined;
+  private checksumsMemo: ChecksumLine[] | string | undefined;
+
+  constructor(
+    private readonly opts: CheckOptions,
+    /** Every regular file of the archive in archive order (a leading "./" removed). */
+    readonly entries: Map<string, Seen> = new Map(),
+  ) {}
+
+  /**
+   * Run the metadata-only steps whose inputs are final. Inputs arrive once each (a second
+   * copy of a metadata file is a malformed archive, reported without any of this).
+   */
+  precompute(): void {
+    this.signatures();
+    this.checksumLines();
+  }
+
+  /** Set once the archive is read: from then on, a missing file is missing for good. */
+  private complete = false;
+
+  private envelopeRead(): { envelope: DsseEnvelope; payload: Buffer } | string | null {
+    const bytes = this.meta.get(ENVELOPE);
+    if (!bytes) return null;
+    return (this.envelopeMemo ??= readEnvelope(bytes, this.opts.maxSignatures));
+  }
+
+  /**
+   * The statement is read from the signed payload, so what is checked is what was signed
+   * even when manifest.json was tampered with; from manifest.json only without a payload.
+   * Undefined while that cannot be decided yet (no envelope so far, more may come).
+   */
+  private readStatement(): StatementRead | null | undefined {
+    if (this.statementMemo !== undefined) return this.statementMemo;
+    const env = this.envelopeRead();
+    const payload = env && typeof env !== 'string' ? env.payload : null;
+    if (!env && !this.complete) return undefined;
+    const bytes = payload ?? this.meta.get(MANIFEST);
+    if (!bytes) return this.complete ? (this.statementMemo = null) : undefined;
+    const read: StatementRead = { bytes, notJson: null, canonical: false, schema: null, statement: null };
+    let doc: unknown = undefined;
+    try {
+      doc = parseStrictJsonBytes(bytes);
+    } catch (e) {
+      read.notJson = e instanceof JsonSyntaxError ? e.message : 'parse error';
+    }
+    if (doc !== undefined) {
+      read.canonical = Buffer.from(canonicalize(doc), 'utf8').equals(bytes);
+      read.schema = schemaProblem('manifest', doc);
+      if (!read.schema) read.statement = doc as Statement;
+    }
+    return (this.statementMemo = read);
+  }
+
+  /** The signature verdict, null when it is not evaluated (see finish). */
+  private signatures(): SignatureVerdict | null | undefined {
+    if (this.signaturesMemo !== undefined) return this.signaturesMemo;
+    const trust = this.opts.trust;
+    const read = this.readStatement();
+    if (read === undefined) return undefined;
+    const statement = read?.statement ?? null;
+    const env = this.envelopeRead();
+    const cross = statement?.predicate.crossTenant;
+    if (!trust || !statement || !env || typeof env === 'string' || (cross && !this.opts.allowCrossTenant)) {
+      return (this.signaturesMemo = null);
+    }
+    const at = this.opts.at ?? statement.predicate.createdAt;
+    return (this.signaturesMemo = cross
+      ? evaluateCrossTenant(env.envelope, env.payload, trust, involvedTenants(statement), at)
+      : evaluateSignatures(env.envelope, env.payload, trust, statement.predicate.tenant, at));
+  }
+
+  private checksumLines(): ChecksumLine[] | string | null {
+    const bytes = this.meta.get(CHECKSUMS);
+    if (!bytes) return null;
+    return (this.checksumsMemo ??= parseChecksums(bytes));
+  }
+
+  /** The report, once the archive was read (`structural`: why it could not be, or null). */
+  finish(structural: string | null): ChecksOutcome {
+    this.complete = true;
+    const { opts, entries, meta } = this;
+    const checks: CheckResult[] = [];
+    const pass = (name: string, category: Category, message: string) =>
+      checks.push({ name, status: 'pass', category, code: 'OK', message });
+    const fail = (name: string, category: Category, code: string, message: string) =>
+      checks.push({ name, status: 'fail', category, code, message });
+    const skip = (name: string, category: Category, why: string) =>
+      checks.push({ name, status: 'skip', category, code: 'SKIPPED', message: why });
+
+    const base = {
+      bundle: opts.bundle,
+      tenant: null as string | null,
+      expectedTenant: opts.tenant ?? null,
+      createdAt: null as string | null,
+      manifestSha256: null as string | null,
+      artifacts: null as number | null,
+      threshold: null as number | null,
+      authorization: null as Authorization | null,
+      evaluatedAt: null as string | null,
+      signers: [] as SignerResult[],
+      checks,
+    };
+
+    // 1. The archive.
+    if (structural) {
+      fail('archive', 'integrity', 'ARCHIVE_MALFORMED', structural);
+      for (const [n, c] of LATER_CHECKS) skip(n, c, 'the archive could not be read');
+      return { report: finishReport(base), statement: null, envelope: null, payload: null };
+    }
+    pass('archive', 'integrity', `${entries.size} regular files, well-formed`);
+
+    // 2. The three metadata files.
+    const missing = METADATA_ENTRIES.filter((n) => !meta.has(n));
+    if (missing.length) {
+      fail('metadata', 'integrity', 'METADATA_MISSING', `missing ${missing.join(', ')}`);
+    } else pass('metadata', 'integrity', `${METADATA_ENTRIES.join(', ')} present`);
+
+    // 3. Envelope.
+    let envelope: DsseEnvelope | null = null;
+    let payload: Buffer | null = null;
+    const env = this.envelopeRead();
+    if (!env) skip('envelope', 'integrity', `${ENVELOPE} is missing`);
+    else if (typeof env === 'string') fail('envelope', 'integrity', 'ENVELOPE_INVALID', env);
+    else {
+      envelope = env.envelope;
+      payload = env.payload;
+      pass('envelope', 'integrity', `DSSE envelope with ${envelope.signatures.length} signature(s)`);
+    }
+
+    // 4. manifest.json is exactly the signed payload.
+    const manifestBytes = meta.get(MANIFEST);
+    if (!manifestBytes || !payload) skip('payload', 'integrity', 'manifest or envelope unavailable');
+    else if (!manifestBytes.equals(payload)) {
+      fail('payload', 'integrity', 'PAYLOAD_MISMATCH', `${MANIFEST} differs from the payload signed in ${ENVELOPE}`);
+    } else pass('payload', 'integrity', `${MANIFEST} equals the signed payload`);
+
+    // 5-6. Canonical form and schema, of the signed payload (see readStatement).
+    const read = this.readStatement() as StatementRead | null;
+    if (!read) {
+      skip('canonical', 'integrity', 'no manifest');
+      skip('schema', 'integrity', 'no manifest');
+    } else if (read.notJson !== null) {
+      fail('canonical', 'integrity', 'MANIFEST_NOT_JSON', `${MANIFEST} is not valid JSON: ${read.notJson}`);
+      skip('schema', 'integrity', 'manifest is not JSON');
+    } else {
+      if (read.canonical) pass('canonical', 'integrity', 'canonical JSON (RFC 8785)');
+      else fail('canonical', 'integrity', 'MANIFEST_NOT_CANONICAL', `${MANIFEST} is not canonical JSON (RFC 8785)`);
+      if (read.schema) fail('schema', 'integrity', 'MANIFEST_SCHEMA', `${MANIFEST} does not match the schema: ${read.schema}`);
+      else pass('schema', 'integrity', 'in-toto Statement v1 with an evidence-bundle/v1 predicate');
+    }
+    const statement = read?.statement ?? null;
+    if (statement) {
+      base.tenant = statement.predicate.tenant;
+      base.createdAt = statement.predicate.createdAt;
+      base.artifacts = statement.predicate.artifacts.length;
+      base.authorization = statement.predicate.authorization ?? null;
+      base.manifestSha256 = sha256Hex(read!.bytes);
+    }
+
+    // 7. The statement pins checksums.sha256.
+    const checksumsSeen = entries.get(CHECKSUMS);
+    if (!statement || !checksumsSeen) skip('subject', 'integrity', 'manifest or checksums unavailable');
+    else {
+      const s = statement.subject;
+      if (s.length !== 1 || s[0].name !== CHECKSUMS) {
+        fail('subject', 'integrity', 'SUBJECT_INVALID', `the statement's subject must be exactly ${CHECKSUMS}`);
+      } else if (s[0].digest.sha256 !== checksumsSeen.sha256) {
+        fail('subject', 'integrity', 'SUBJECT_MISMATCH', `${CHECKSUMS} has sha256 ${checksumsSeen.sha256}, the signed statement pins ${s[0].digest.sha256}`);
+      } else pass('subject', 'integrity', `statement pins ${CHECKSUMS}`);
+    }
+
+    // 8. Every entry listed, every listing present and matching.
+    let lines: ChecksumLine[] | null = null;
+    const parsed = this.checksumLines();
+    if (parsed === null) skip('checksums', 'integrity', `${CHECKSUMS} is missing`);
+    else if (typeof parsed === 'string') fail('checksums', 'integrity', 'CHECKSUMS_INVALID', `${CHECKSUMS}: ${parsed}`);
+    else {
+      lines = parsed;
+      const problem = compareListing(parsed, entries);
+      if (problem) fail('checksums', 'integrity', problem.code, problem.message);
+      else pass('checksums', 'integrity', `${parsed.length} files match ${CHECKSUMS}`);
+    }
+
+    // 9. Artifacts in the statement against the blobs actually present.
+    if (!statement || !lines) skip('artifacts', 'integrity', 'manifest or checksums unavailable');
+    else {
+      const problem = compareArtifacts(statement, entries);
+      if (problem) fail('artifacts', 'integrity', problem.code, problem.message);
+      else pass('artifacts', 'integrity', `${statement.predicate.artifacts.length} artifacts, ${statement.predicate.totals.blobs} blobs, sizes and totals agree`);
+    }
+
+    // 9b. Store exports: the selection asked for, and the audit trail pinned by the manifest.
+    const trail = statement && hasAuditTrail(statement, entries.keys()) ? checkAuditTrail(statement, this.auditFiles) : null;
+    if (statement?.predicate.selection) {
+      const problem = selectionProblem(statement);
+      if (problem) fail('selection', 'integrity', problem.code, problem.message);
+      else if (Object.keys(statement.predicate.selection.selectors).length === 0) pass('selection', 'integrity', 'no selector recorded: all evidence of the tenant(s) was asked for');
+      else pass('selection', 'integrity', `every artifact matches the recorded selection ${JSON.stringify(statement.predicate.selection.selectors)}`);
+    }
+    if (trail) {
+      if (trail.integrity) fail('audit', 'integrity', trail.integrity.code, trail.integrity.message);
+      else pass('audit', 'integrity', trail.summary);
+    }
+
+    // 9c. A cross-tenant bundle is refused unless the reviewer allows it, and that refusal
+    // comes before any signature is evaluated for the other tenants.
+    const cross = statement?.predicate.crossTenant;
+    const crossRefused = !!cross && !opts.allowCrossTenant;
+    if (cross) {
+      if (crossRefused) {
+        fail('cross-tenant', 'tenant', 'CROSS_TENANT_REFUSED', `cross-tenant bundle for tenants ${cross.tenants.join(', ')} (reason: ${JSON.stringify(cross.reason)}): refused; a reviewer who must accept it passes --allow-cross-tenant`);
+      } else pass('cross-tenant', 'tenant', `cross-tenant bundle for tenants ${cross.tenants.join(', ')} accepted by --allow-cross-tenant (reason: ${JSON.stringify(cross.reason)})`);
+    }
+
+    // 10. Signatures, with keys from the reviewer's trust file for the manifest's tenant only,
+    // valid at the bundle's creation time unless the reviewer asks for another instant.
+    if (!opts.trust) skip('signatures', 'trust', 'integrity checks only: no trust file');
+    else if (!statement || !envelope || !payload) skip('signatures', 'trust', 'manifest or envelope unavailable');
+    else if (crossRefused) skip('signatures', 'trust', 'not evaluated: the cross-tenant bundle was refused');
+    else {
+      const v = this.signatures()!;
+      base.threshold = v.threshold;
+      base.evaluatedAt = opts.at ?? statement.predicate.createdAt;
+      base.signers = v.signers;
+      if (v.ok) pass('signatures', 'trust', v.message);
+      else fail('signatures', 'trust', v.code, v.message);
+    }
+
+    // 11. Tenant context.
+    if (!opts.trust) skip('tenant', 'tenant', 'integrity checks only: no tenant context');
+    else if (!statement) skip('tenant', 'tenant', 'manifest unavailable');
+    else if (cross) {
+      const problem = crossRefused ? 'the cross-tenant bundle was refused' : crossTenantProblem(statement, opts.tenant);
+      if (problem) fail('tenant', 'tenant', crossRefused ? 'CROSS_TENANT_REFUSED' : 'TENANT_MISMATCH', problem);
+      else pass('tenant', 'tenant', `tenants ${cross.tenants.join(', ')}${opts.tenant ? `, including ${opts.tenant} as expected` : ''}; every artifact belongs to one and is named under it`);
+    } else {
+      const t = statement.predicate.tenant;
+      const foreign = statement.predicate.artifacts.filter((a) => a.tenant !== t);
+      if (opts.tenant !== undefined && opts.tenant !== t) {
+        fail('tenant', 'tenant', 'TENANT_MISMATCH', `bundle belongs to tenant ${t}, not ${opts.tenant}`);
+      } else if (foreign.length) {
+        fail('tenant', 'tenant', 'FOREIGN_ARTIFACT', `${foreign.length} artifact(s) belong to another tenant than ${t}, e.g. ${foreign[0]!.name} (${foreign[0]!.tenant})`);
+      } else pass('tenant', 'tenant', `tenant ${t}${opts.tenant ? ' as expected' : ''}, all artifacts belong to it`);
+    }
+    if (trail && opts.trust) {
+      if (trail.tenant) fail('audit-tenant', 'tenant', trail.tenant.code, trail.tenant.message);
+      else pass('audit-tenant', 'tenant', "every audit event belongs to its file's tenant, a tenant of this bundle");
+    }
+
+    return { report: finishReport(base), statement, envelope, payload };
+  }
+}
+
+const LATER_CHECKS: ReadonlyArray<[string, Category]> = [
+  ['metadata', 'integrity'],
+  ['envelope', 'integrity'],
+  ['payload', 'integrity'],
+  ['canonical', 'integrity'],
+  ['schema', 'integrity'],
+  ['subject', 'integrity'],
+  ['checksums', 'integrity'],
+  ['artifacts', 'integrity'],
+  ['signatures', 'trust'],
+  ['tenant', 'tenant'],
+];
+
+function readEnvelope(bytes: Buffer, maxSignatures: number): { envelope: DsseEnvelope; payload: Buffer } | string {
+  let doc;
+  try {
+    doc = parseStrictJsonBytes(bytes);
+  } catch (e) {
+    return `${ENVELOPE} is not valid JSON: ${e instanceof JsonSyntaxError ? e.message : 'parse error'}`;
+  }
+  const problem = schemaProblem('envelope', doc);
+  if (problem) return `${ENVELOPE} is not a DSSE envelope: ${problem}`;
+  const env = toEnvelope(doc);
+  if (typeof env === 'string') return `${ENVELOPE} is not a DSSE envelope: ${env}`;
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) return `${ENVELOPE} has payloadType ${JSON.stringify(env.payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`;
+  if (env.signatures.length > maxSignatures) return `${ENVELOPE} has ${env.signatures.length} signatures, over the limit of ${maxSignatures}`;
+  const payload = decodeBase64Strict(env.payload);
+  if (!payload) return `${ENVELOPE} payload is not valid base64`;
+  return { envelope: env, payload };
+}
+
+function compareListing(lines: readonly ChecksumLine[], entries: ReadonlyMap<string, Seen>): { code: string; message: string } | null {
+  const listed = new Set<string>();
+  for (const l of lines) {
+    listed.add(l.path);
+    if (isMetadata(l.path)) {
+      return { code: 'CHECKSUMS_INVALID', message: `${CHECKSUMS} must not list ${l.path}` };
+    }
+    const seen = entries.get(l.path);
+    if (!seen) return { code: 'FILE_MISSING', message: `${l.path} is listed in ${CHECKSUMS} but missing from the bundle` };
+    if (seen.sha256 !== l.sha256) {
+      return { code: 'DIGEST_MISMATCH', message: `${l.path} has sha256 ${seen.sha256}, ${CHECKSUMS} lists ${l.sha256}` };
+    }
+  }
+  for (const name of entries.keys()) {
+    if (isMetadata(name)) continue;
+    if (!listed.has(name)) return { code: 'FILE_UNLISTED', message: `${name} is in the bundle but not listed in ${CHECKSUMS}` };
+    if (!OTHER_ALLOWED.test(name)) return { code: 'FILE_UNEXPECTED', message: `${name} is not part of the bundle format` };
+  }
+  return null;
+}
+
+function compareArtifacts(st: Statement, entries: ReadonlyMap<string, Seen>): { code: string; message: string } | null {
+  const p = st.predicate;
+  const names = new Set<string>();
+  const referenced = new Set<string>();
+  for (const a of p.artifacts) {
+    const why = unsafeNameReason(a.name);
+    if (why) return { code: 'ARTIFACT_NAME', message: `artifact name ${JSON.stringify(a.name)} is unsafe (${why})` };
+    if (names.has(a.name)) return { code: 'ARTIFACT_DUPLICATE', message: `artifact ${a.name} is listed twice` };
+    names.add(a.name);
+    const blob = entries.get(BLOB_PREFIX + a.sha256);
+    if (!blob) return { code: 'BLOB_MISSING', message: `artifact ${a.name}: blob ${BLOB_PREFIX}${a.sha256} is missing` };
+    if (blob.sha256 !== a.sha256) return { code: 'DIGEST_MISMATCH', message: `artifact ${a.name}: blob content has sha256 ${blob.sha256}` };
+    if (blob.size !== a.size) return { code: 'SIZE_MISMATCH', message: `artifact ${a.name}: manifest says ${a.size} bytes, the blob has ${blob.size}` };
+    referenced.add(a.sha256);
+  }
+  for (const name of entries.keys()) {
+    if (name.startsWith(BLOB_PREFIX)) {
+      const hex = name.slice(BLOB_PREFIX.length);
+      if (!SHA256_HEX.test(hex) || !referenced.has(hex)) return { code: 'BLOB_UNREFERENCED', message: `${name} belongs to no artifact in the manifest` };
+    }
+  }
+  const t = computeTotals(p.artifacts);
+  if (t.artifacts !== p.totals.artifacts || t.blobs !== p.totals.blobs || t.bytes !== p.totals.bytes) {
+    return { code: 'TOTALS_MISMATCH', message: `manifest totals ${JSON.stringify(p.totals)} disagree with its artifacts ${JSON.stringify(t)}` };
+  }
+  return null;
+}
