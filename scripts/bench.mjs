@@ -9,6 +9,7 @@
  *   BENCH_DIR=/tmp    where the temporary data directory is created
  *   BENCH_KEEP=1      keep the generated data (printed path) instead of deleting it
  *   BENCH_STORE=0     skip the evidence-store section (building its 100,000-record store is slow)
+ *   BENCH_PROFILE=0   skip the export profile (scripts/bench-profile.mjs) of each case
  *
  * Prints a table of medians, ratios and peak RSS, and writes the same to
  * bench-results/latest.json.
@@ -219,6 +220,18 @@ async function run() {
         verifyMBps: bundleBytes / 1e6 / (ver.verify.medianMs / 1000),
       };
     }
+    if (!c.memoryOnly && process.env.BENCH_PROFILE !== '0') {
+      // Where the export's time goes, on the same data (scripts/bench-profile.mjs).
+      const p = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench-profile.mjs'), data], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, BENCH_DIR: work, BENCH_RUNS: String(Math.min(RUNS, 3)) },
+        maxBuffer: 16 * MiB,
+      });
+      if (p.status !== 0) throw new Error(`profile failed (${p.status ?? p.signal})`);
+      const prof = JSON.parse(String(p.stdout));
+      r.profile = { sha256MBpsPerCore: prof.sha256MBpsPerCore, cores: prof.cores, ...prof.cases[data] };
+      log(`bench: ${c.id} profile: ${JSON.stringify(r.profile)}`);
+    }
     results.cases[c.id] = r;
     rmSync(extractDir, { recursive: true, force: true });
     rmSync(baseTar, { force: true });
@@ -406,6 +419,19 @@ function renderTable(doc) {
     lines.push(`| ${c.title} | GNU tar -cf | ${ms(e.tar)} | ${rss(e.tar)} | |`);
     lines.push(`| ${c.title} | stella-evidence verify | ${ms(v.verify)} | ${rss(v.verify)} | ${f(c.ratios.verifyVsTarSha256sumC)} of tar -xf+sha256sum -c (${f(c.throughput.verifyMBps / 1000)} GB/s) |`);
     lines.push(`| ${c.title} | tar -xf + sha256sum -c | ${ms(v.tarSha256sumC)} | ${rss(v.tarSha256sumC)} | 1 |`);
+  }
+  const profiled = Object.values(doc.cases).filter((c) => c.profile);
+  if (profiled.length) {
+    const s = (x) => `${(x / 1000).toFixed(2)} s`;
+    lines.push('');
+    lines.push('Where the export\'s time goes (library, same data; medians), and what the machine allows:\n');
+    lines.push('| case | collect inputs | start + hashing pass | writing pass (signing, entries, syncs as it goes) | last sync + rename | total | two SHA-256 passes on all cores | write + fdatasync of that many bytes |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const c of profiled) {
+      const p = c.profile;
+      lines.push(`| ${c.title} | ${s(p.collectMs)} | ${s(p.untilHashedMs)} | ${s(p.writingPassMs)} | ${s(p.syncAndRenameMs)} | ${s(p.totalMs)} | ${s(p.twoHashPassesFloorMs)} | ${s(p.writeAndSyncMs)} (write alone ${s(p.writeMs)}) |`);
+    }
+    lines.push(`\nSHA-256 (node:crypto, in memory): ${(profiled[0].profile.sha256MBpsPerCore / 1000).toFixed(2)} GB/s per core, ${profiled[0].profile.cores} cores.`);
   }
   const g = doc.gzip;
   if (g) {

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+/**
+ * Where an export's time goes, next to what this machine can do at best. Run by
+ * `npm run bench` on its own data (or by hand: node scripts/bench-profile.mjs DIR...),
+ * it prints one JSON document on stdout:
+ *
+ * - phases of the library's export, from its progress callbacks (each pass reports
+ *   once more when it ends): collecting the inputs, the hashing pass, the writing pass
+ *   (manifest, signature and every entry), then fsync and rename;
+ * - the hardware figures that bound them: node:crypto SHA-256 on one core, and writing
+ *   plus fdatasync of as many bytes as the inputs hold.
+ */
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS) || 5);
+const { exportBundle } = await import(join(ROOT, 'dist', 'export', 'export.js'));
+const { collectInputs } = await import(join(ROOT, 'dist', 'export', 'collect.js'));
+const { parsePrivateKeyPem } = await import(join(ROOT, 'dist', 'crypto', 'keys.js'));
+const key = parsePrivateKeyPem(readFileSync(join(ROOT, 'fixtures', 'keys', 'acme-signer.key'), 'utf8'), 'test key');
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const now = () => performance.now();
+
+async function exportPhases(dir, out) {
+  const t0 = now();
+  const ends = {};
+  rmSync(out, { force: true });
+  const r = await exportBundle({
+    tenant: 'bench',
+    keys: [key],
+    out,
+    inputs: [dir],
+    createdAt: '2026-01-01T00:00:00Z',
+    onProgress: (p) => {
+      if (p.files === p.totalFiles) ends[p.phase] ??= now() - t0;
+    },
+  });
+  const total = now() - t0;
+  rmSync(out, { force: true });
+  return { hashEnd: ends.hash, writeEnd: ends.write, total, bytes: r.bytes, artifacts: r.artifacts };
+}
+
+/** SHA-256 of an in-memory buffer on this thread: the per-core ceiling for hashing. */
+function sha256MBps() {
+  const buf = Buffer.alloc(256 << 20, 0x5a);
+  const ts = [];
+  for (let k = 0; k < 3; k++) {
+    const t = now();
+    createHash('sha256').update(buf).digest();
+    ts.push(now() - t);
+  }
+  return buf.length / 1e6 / (median(ts) / 1000);
+}
+
+/** Write `bytes` to a new file in `where` and fdatasync it: what making the bundle durable costs. */
+function writeAndSyncMs(where, bytes) {
+  const d = mkdtempSync(join(where, 'sync-'));
+  const chunk = Buffer.alloc(4 << 20, 0x33);
+  const ts = [];
+  for (let k = 0; k < 3; k++) {
+    const fd = openSync(join(d, 'f'), 'w');
+    let n = 0;
+    const t = now();
+    while (n < bytes) n += writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - n));
+    const written = now() - t;
+    fdatasyncSync(fd);
+    ts.push({ written, synced: now() - t });
+    closeSync(fd);
+    rmSync(join(d, 'f'));
+  }
+  rmSync(d, { recursive: true, force: true });
+  return { writeMs: median(ts.map((x) => x.written)), writeAndSyncMs: median(ts.map((x) => x.synced)) };
+}
+
+const dirs = process.argv.slice(2);
+const work = mkdtempSync(join(process.env.BENCH_DIR || tmpdir(), 'stella-profile-'));
+const doc = { cores: availableParallelism(), sha256MBpsPerCore: sha256MBps(), cases: {} };
+try {
+  for (const dir of dirs) {
+    const collect = [];
+    for (let k = 0; k < RUNS; k++) {
+      const t = now();
+      collectInputs([dir]);
+      collect.push(now() - t);
+    }
+    await exportPhases(dir, join(work, 'warm.tar'));
+    const runs = [];
+    for (let k = 0; k < RUNS; k++) runs.push(await exportPhases(dir, join(work, 'p.tar')));
+    const m = (f) => median(runs.map(f));
+    const { bytes, artifacts } = runs[0];
+    const sync = writeAndSyncMs(work, bytes);
+    doc.cases[dir] = {
+      artifacts,
+      bytes,
+      collectMs: median(collect),
+      untilHashedMs: m((r) => r.hashEnd),
+      writingPassMs: m((r) => r.writeEnd - r.hashEnd),
+      syncAndRenameMs: m((r) => r.total - r.writeEnd),
+      totalMs: m((r) => r.total),
+      // Two SHA-256 passes over the inputs, spread over every core, at the in-memory rate.
+      twoHashPassesFloorMs: (2 * bytes) / 1e6 / (doc.sha256MBpsPerCore * doc.cores) * 1000,
+      ...sync,
+    };
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
