@@ -6,7 +6,7 @@
  * pool thread can keep and copy. Pages never written are never resident, so exports of
  * large files pay nothing for it.
  */
-export const ARENA_BYTES = 64 << 20;
+export const ARENA_BYTES = 128 << 20;
 /** Larger files are read again: keeping them would use the budget on few files. */
 export const ARENA_FILE_MAX = 64 << 10;
 

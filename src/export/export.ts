@@ -195,7 +195,10 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   for (const k of signerKeys) extras.set(keyPath(k.keyid), Buffer.from(spkiPem(k), 'utf8'));
   for (const [path, data] of spec.files ?? []) extras.set(path, data);
 
-  const checksumLines: ChecksumLine[] = [...sourceOf.keys()].map((hex) => ({ path: blobPath(hex), sha256: hex }));
+  // Lowercase hex: the engine's order is byte order. Sorted once here, the blob lines and
+  // entries below arrive in order and their sorts only merge a few runs.
+  const blobs = [...sourceOf.keys()].sort();
+  const checksumLines: ChecksumLine[] = blobs.map((hex) => ({ path: blobPath(hex), sha256: hex }));
   for (const [path, data] of extras) checksumLines.push({ path, sha256: sha256Hex(data) });
   const checksums = formatChecksums(checksumLines);
 
@@ -236,7 +239,8 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   // verify.sh is executable so that GNU tar unpacks it ready to run.
   for (const [name, data] of extras) rest.push({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data });
   const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
-  for (const [hex, src] of sourceOf) {
+  for (const hex of blobs) {
+    const src = sourceOf.get(hex)!;
     if ('path' in src.source) {
       const { path, kept } = src.source;
       rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex, path, ...(kept !== undefined ? { kept } : {}) });
@@ -319,22 +323,42 @@ async function writePlaced(
   for (const e of head) pos += span(e);
   const jobs: Job[] = [{ kind: 'sign', message: signing.message, seeds: signing.seeds }];
   for (const run of batches(rest, (e) => e.size)) {
-    jobs.push({ kind: 'write', fd, position: pos, mtimeSec, entries: run });
+    // Kept content needs neither its path nor its digest: less to copy to the thread.
+    const entries = run.map((e) => (e.kept !== undefined ? { name: e.name, size: e.size, mode: e.mode, kept: e.kept } : e));
+    jobs.push({ kind: 'write', fd, position: pos, mtimeSec, entries });
     for (const e of run) pos += span(e);
   }
+  const copying = pool.run<unknown>(jobs);
+  copying.catch(() => undefined); // awaited below, after the metadata is written
   const flusher = new Flusher(fd);
-  let results: unknown[];
+  // The metadata that needs no signature goes in while the pool works.
+  const offsets: number[] = [];
+  let at = 0;
+  for (const e of head) {
+    offsets.push(at);
+    at += span(e);
+  }
+  const count = (b: number, f: number) => pool.count(b, f);
+  let results: unknown[] = [];
+  let headError: unknown = null;
   try {
-    results = await pool.run<unknown>(jobs);
+    head.forEach((e, k) => {
+      if (e.data) writeEntriesSync(fd, offsets[k]!, [e], mtimeSec, count);
+    });
+    writeZeros(fd, pos, END_OF_ARCHIVE);
+  } catch (e) {
+    headError = e;
+  }
+  try {
+    results = await copying;
   } finally {
     await flusher.stop();
   }
+  if (headError) throw headError;
+  const k = head.findIndex((e) => e.name === ENVELOPE);
   const envelope = signing.envelope(results[0] as Uint8Array[]);
-  const slot = head.find((e) => e.name === ENVELOPE)!;
-  if (envelope.length !== slot.size) throw new Error(`envelope is ${envelope.length} bytes, ${slot.size} were reserved`);
-  slot.data = envelope;
-  writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
-  writeZeros(fd, pos, END_OF_ARCHIVE);
+  if (envelope.length !== head[k]!.size) throw new Error(`envelope is ${envelope.length} bytes, ${head[k]!.size} were reserved`);
+  writeEntriesSync(fd, offsets[k]!, [{ ...head[k]!, data: envelope }], mtimeSec, count);
 }
 
 /**
