@@ -184,8 +184,9 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   const opts = spec;
   const tenant = spec.tenant;
   const artifacts: Artifact[] = spec.items.map((it) => it.artifact);
-  const sourceOf = new Map<string, { size: number; source: ItemSource }>();
-  for (const it of spec.items) if (!sourceOf.has(it.artifact.sha256)) sourceOf.set(it.artifact.sha256, { size: it.artifact.size, source: it.source });
+  // The first item with each content supplies its blob.
+  const sourceOf = new Map<string, ExportItem>();
+  for (const it of spec.items) if (!sourceOf.has(it.artifact.sha256)) sourceOf.set(it.artifact.sha256, it);
 
   const signerKeys = dedupeKeys(opts.keys);
   const extras = new Map<string, Buffer>([
@@ -222,7 +223,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   const envelopeWith = (sigs: readonly Uint8Array[]): Buffer =>
     envelopeBytes(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys.map((k, i) => ({ keyid: k.keyid, sig: sigs[i]! })));
   const gzipLevel = opts.gzipLevel ?? (isGzipName(opts.out) ? 6 : undefined);
-  const placed = gzipLevel === undefined && [...sourceOf.values()].every((s) => 'path' in s.source);
+  const placed = gzipLevel === undefined && [...sourceOf.values()].every((it) => 'path' in it.source);
   // A signature's size is fixed, so the envelope's is known before signing: plain tar
   // signs on a pool thread while the others write the blobs.
   const envelope = placed ? null : envelopeWith(signerKeys.map((k) => sign(message, k.seed)));
@@ -240,15 +241,15 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   for (const [name, data] of extras) rest.push({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data });
   const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
   for (const hex of blobs) {
-    const src = sourceOf.get(hex)!;
-    if ('path' in src.source) {
-      const { path, kept } = src.source;
-      rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex, path, ...(kept !== undefined ? { kept } : {}) });
-    }
-    else {
-      rest.push({ name: blobPath(hex), size: src.size, mode: 0o644, sha256: hex });
-      streams.set(blobPath(hex), src.source.read);
-    }
+    const { source, artifact } = sourceOf.get(hex)!;
+    const name = blobPath(hex);
+    if (!('path' in source)) {
+      rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex });
+      streams.set(name, source.read);
+    } else if (placed && source.kept !== undefined) {
+      // Kept content needs neither its path nor its digest: less to copy to the thread.
+      rest.push({ name, size: artifact.size, mode: 0o644, kept: source.kept });
+    } else rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path });
   }
   sortByUtf8(rest, (e) => e.name);
   let totalBytes = 0;
@@ -323,9 +324,7 @@ async function writePlaced(
   for (const e of head) pos += span(e);
   const jobs: Job[] = [{ kind: 'sign', message: signing.message, seeds: signing.seeds }];
   for (const run of batches(rest, (e) => e.size)) {
-    // Kept content needs neither its path nor its digest: less to copy to the thread.
-    const entries = run.map((e) => (e.kept !== undefined ? { name: e.name, size: e.size, mode: e.mode, kept: e.kept } : e));
-    jobs.push({ kind: 'write', fd, position: pos, mtimeSec, entries });
+    jobs.push({ kind: 'write', fd, position: pos, mtimeSec, entries: run });
     for (const e of run) pos += span(e);
   }
   const copying = pool.run<unknown>(jobs);
