@@ -123,15 +123,23 @@ export class TarReader {
           break;
         }
         default: {
-          // header or eof2: assemble one block
+          // header or eof2: a whole block of the chunk is read in place; one split between
+          // chunks is assembled first.
+          if (this.blockFill === 0 && chunk.length - off >= BLOCK) {
+            off += BLOCK;
+            this.offset += BLOCK;
+            this.onBlock(chunk, off - BLOCK);
+            break;
+          }
           const n = Math.min(BLOCK - this.blockFill, chunk.length - off);
-          chunk.copy(this.block, this.blockFill, off, off + n);
+          // set, not copy: the chunk may lie in shared memory, where Buffer#copy goes byte by byte.
+          this.block.set(chunk.subarray(off, off + n), this.blockFill);
           this.blockFill += n;
           off += n;
           this.offset += n;
           if (this.blockFill === BLOCK) {
             this.blockFill = 0;
-            this.onBlock();
+            this.onBlock(this.block, 0);
           }
         }
       }
@@ -160,10 +168,10 @@ export class TarReader {
     }
   }
 
-  private onBlock(): void {
-    const b = this.block;
+  /** The header block at `at` of `b`. */
+  private onBlock(b: Buffer, at: number): void {
     const start = this.offset - BLOCK;
-    if (isZero(b)) {
+    if (isZero(b, at, at + BLOCK)) {
       if (this.state === 'eof2') {
         this.state = 'trailer';
         this.endOffset = this.offset;
@@ -175,15 +183,15 @@ export class TarReader {
     }
     if (this.state === 'eof2') this.fail('a header after a zero block (damaged archive or hidden content)', start);
 
-    if (!checksumOk(b)) this.fail('bad header checksum (corrupt header or not a tar archive)', start);
-    const magic = b.subarray(257, 263).toString('latin1');
-    const version = b.subarray(263, 265).toString('latin1');
-    const posix = magic === 'ustar\0' && version === '00';
-    const gnu = magic === 'ustar ' && version === ' \0';
+    if (!checksumOk(b, at)) this.fail('bad header checksum (corrupt header or not a tar archive)', start);
+    // magic "ustar" then "\0" "00" (POSIX) or " " " \0" (GNU)
+    const ustar = b[at + 257] === 0x75 && b[at + 258] === 0x73 && b[at + 259] === 0x74 && b[at + 260] === 0x61 && b[at + 261] === 0x72;
+    const posix = ustar && b[at + 262] === 0 && b[at + 263] === 0x30 && b[at + 264] === 0x30;
+    const gnu = ustar && b[at + 262] === 0x20 && b[at + 263] === 0x20 && b[at + 264] === 0;
     if (!posix && !gnu) this.fail('not a POSIX or GNU tar header', start);
 
-    const type = b[156];
-    const size = parseNumeric(b.subarray(124, 136));
+    const type = b[at + 156];
+    const size = parseNumeric(b, at + 124, 12);
     if (size === null) this.fail('invalid size field in header', start);
 
     if (type === 0x78 /* x */ || type === 0x4c /* L */) {
@@ -213,8 +221,8 @@ export class TarReader {
     if (this.paxPath !== null) name = this.paxPath;
     else if (this.longName !== null) name = this.longName;
     else {
-      const base = field(b, 0, 100, start);
-      const prefix = posix ? field(b, 345, 155, start) : '';
+      const base = field(b, at, 100, start);
+      const prefix = posix ? field(b, at + 345, 155, start) : '';
       name = prefix ? `${prefix}/${base}` : base;
     }
     if (this.paxSize !== null && size !== this.paxSize && size !== 0 && size !== OCTAL_SIZE_MAX) {
@@ -294,8 +302,8 @@ export class TarReader {
   }
 }
 
-function isZero(b: Buffer): boolean {
-  for (let k = 0; k < b.length; k++) if (b[k] !== 0) return false;
+function isZero(b: Buffer, from = 0, to = b.length): boolean {
+  for (let k = from; k < to; k++) if (b[k] !== 0) return false;
   return true;
 }
 
@@ -303,33 +311,48 @@ function padOf(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
-function checksumOk(b: Buffer): boolean {
-  const stored = parseNumeric(b.subarray(148, 156));
+/** The byte sum of the block at `at`, its checksum field counted as spaces. */
+function checksumOk(b: Buffer, at: number): boolean {
+  const stored = parseNumeric(b, at + 148, 8);
   if (stored === null) return false;
-  let sum = 0;
-  for (let k = 0; k < BLOCK; k++) sum += k >= 148 && k < 156 ? 0x20 : b[k]!;
+  let sum = 8 * 0x20;
+  for (let k = at; k < at + 148; k++) sum += b[k]!;
+  for (let k = at + 156; k < at + BLOCK; k++) sum += b[k]!;
   return sum === stored;
 }
 
-/** Octal (NUL or space terminated) or GNU base-256 for large values. */
-function parseNumeric(f: Buffer): number | null {
-  if (f[0]! & 0x80) {
-    if (f[0] !== 0x80) return null; // negative or absurd
+/**
+ * The numeric field of `len` bytes at `from`: octal digits, after leading spaces, before
+ * trailing NULs and spaces; or GNU base-256 for large values.
+ */
+function parseNumeric(b: Buffer, from: number, len: number): number | null {
+  const end = from + len;
+  if (b[from]! & 0x80) {
+    if (b[from] !== 0x80) return null; // negative or absurd
     let v = 0;
-    for (let k = 1; k < f.length; k++) v = v * 256 + f[k]!;
+    for (let k = from + 1; k < end; k++) v = v * 256 + b[k]!;
     return Number.isSafeInteger(v) ? v : null;
   }
-  const s = f.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) return null;
-  const v = parseInt(s, 8);
+  let last = end;
+  while (last > from && (b[last - 1] === 0 || b[last - 1] === 0x20)) last--;
+  let k = from;
+  while (k < last && b[k] === 0x20) k++;
+  let v = 0;
+  for (; k < last; k++) {
+    const c = b[k]!;
+    if (c < 0x30 || c > 0x37) return null;
+    v = v * 8 + (c - 0x30);
+  }
   return Number.isSafeInteger(v) ? v : null;
 }
 
-function field(b: Buffer, at: number, len: number, start: number): string {
-  const f = b.subarray(at, at + len);
-  const nul = f.indexOf(0);
-  return decodeName(nul >= 0 ? f.subarray(0, nul) : f, start);
+/** A NUL-terminated (or full-length) name field. */
+function field(b: Buffer, from: number, len: number, start: number): string {
+  let end = from;
+  let ascii = true;
+  for (const stop = from + len; end < stop && b[end] !== 0; end++) if (b[end]! >= 0x80) ascii = false;
+  // Plain ASCII, nearly every name: its UTF-8 reading is its Latin-1 one, without a decoder.
+  return ascii ? b.toString('latin1', from, end) : decodeName(b.subarray(from, end), start);
 }
 
 function decodeName(bytes: Uint8Array, start: number): string {

@@ -349,9 +349,7 @@ function readEnvelope(bytes: Buffer, maxSignatures: number): { envelope: DsseEnv
 }
 
 function compareListing(lines: readonly ChecksumLine[], entries: ReadonlyMap<string, Seen>): { code: string; message: string } | null {
-  const listed = new Set<string>();
   for (const l of lines) {
-    listed.add(l.path);
     if (isMetadata(l.path)) {
       return { code: 'CHECKSUMS_INVALID', message: `${CHECKSUMS} must not list ${l.path}` };
     }
@@ -361,9 +359,15 @@ function compareListing(lines: readonly ChecksumLine[], entries: ReadonlyMap<str
       return { code: 'DIGEST_MISMATCH', message: `${l.path} has sha256 ${seen.sha256}, ${CHECKSUMS} lists ${l.sha256}` };
     }
   }
+  // The listed paths are distinct (parseChecksums), all entries, none metadata: when there
+  // are as many as there are other entries, every entry is listed, and the set of listed
+  // paths, 100,000 strings for a large bundle, need not be built.
+  let others = entries.size;
+  for (const m of METADATA_ENTRIES) if (entries.has(m)) others--;
+  const listed = lines.length === others ? null : new Set(lines.map((l) => l.path));
   for (const name of entries.keys()) {
     if (isMetadata(name)) continue;
-    if (!listed.has(name)) return { code: 'FILE_UNLISTED', message: `${name} is in the bundle but not listed in ${CHECKSUMS}` };
+    if (listed && !listed.has(name)) return { code: 'FILE_UNLISTED', message: `${name} is in the bundle but not listed in ${CHECKSUMS}` };
     if (!OTHER_ALLOWED.test(name)) return { code: 'FILE_UNEXPECTED', message: `${name} is not part of the bundle format` };
   }
   return null;
@@ -373,6 +377,7 @@ function compareArtifacts(st: Statement, entries: ReadonlyMap<string, Seen>): { 
   const p = st.predicate;
   const names = new Set<string>();
   const referenced = new Set<string>();
+  let allHex = true;
   for (const a of p.artifacts) {
     const why = unsafeNameReason(a.name);
     if (why) return { code: 'ARTIFACT_NAME', message: `artifact name ${JSON.stringify(a.name)} is unsafe (${why})` };
@@ -382,12 +387,21 @@ function compareArtifacts(st: Statement, entries: ReadonlyMap<string, Seen>): { 
     if (!blob) return { code: 'BLOB_MISSING', message: `artifact ${a.name}: blob ${BLOB_PREFIX}${a.sha256} is missing` };
     if (blob.sha256 !== a.sha256) return { code: 'DIGEST_MISMATCH', message: `artifact ${a.name}: blob content has sha256 ${blob.sha256}` };
     if (blob.size !== a.size) return { code: 'SIZE_MISMATCH', message: `artifact ${a.name}: manifest says ${a.size} bytes, the blob has ${blob.size}` };
-    referenced.add(a.sha256);
+    if (!referenced.has(a.sha256)) {
+      referenced.add(a.sha256);
+      if (!SHA256_HEX.test(a.sha256)) allHex = false;
+    }
   }
-  for (const name of entries.keys()) {
-    if (name.startsWith(BLOB_PREFIX)) {
-      const hex = name.slice(BLOB_PREFIX.length);
-      if (!SHA256_HEX.test(hex) || !referenced.has(hex)) return { code: 'BLOB_UNREFERENCED', message: `${name} belongs to no artifact in the manifest` };
+  // Every referenced digest names a blob entry (else BLOB_MISSING above): as many blob
+  // entries as referenced digests, all well-formed, means none is unreferenced.
+  let blobs = 0;
+  for (const name of entries.keys()) if (name.startsWith(BLOB_PREFIX)) blobs++;
+  if (!allHex || blobs !== referenced.size) {
+    for (const name of entries.keys()) {
+      if (name.startsWith(BLOB_PREFIX)) {
+        const hex = name.slice(BLOB_PREFIX.length);
+        if (!SHA256_HEX.test(hex) || !referenced.has(hex)) return { code: 'BLOB_UNREFERENCED', message: `${name} belongs to no artifact in the manifest` };
+      }
     }
   }
   const t = computeTotals(p.artifacts);

@@ -1,4 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { DsseEnvelope } from '../crypto/dsse.js';
 import type { Statement } from '../manifest/statement.js';
 import { CHECKSUMS, ENVELOPE, MANIFEST, unsafeNameReason } from '../bundle/layout.js';
@@ -7,7 +8,8 @@ import { TarFormatError } from '../bundle/tar-reader.js';
 import type { TrustStore } from '../trust/trust-file.js';
 import type { VerifyReport } from './report.js';
 import { AUDIT_ENTRY } from './audit-trail.js';
-import { BundleChecks, type Seen } from './checks.js';
+import { BundleChecks, type CheckOptions, type Seen } from './checks.js';
+import { RemoteChecks } from './remote-checks.js';
 
 export type { Seen } from './checks.js';
 
@@ -27,8 +29,11 @@ export interface VerifyOptions {
   limits?: Partial<VerifyLimits>;
   /** Called as the bundle is read (bytes of the file, entries seen). */
   onProgress?: ArchiveProgress | undefined;
-  /** Worker threads hashing large blobs of a plain tar; default by core count, 0 for none. */
-  hashThreads?: number | undefined;
+  /**
+   * Worker threads for hashing the large blobs of a plain tar, plus one for the checks of
+   * a large manifest; default by core count. 0 does everything on this thread.
+   */
+  threads?: number | undefined;
 }
 
 export interface VerifyLimits extends ArchiveLimits {
@@ -74,21 +79,43 @@ export interface VerifiedBundle {
  * the exit code is that of the first failing category (integrity, trust, tenant).
  */
 export async function verifyBundle(opts: VerifyOptions): Promise<VerifyReport> {
-  return (await verifyBundleDetailed(opts)).report;
+  return (await verify(opts, false)).report;
 }
 
 /** verifyBundle, also returning what the pass saw (see VerifiedBundle). */
-export async function verifyBundleDetailed(opts: VerifyOptions): Promise<VerifiedBundle> {
+export function verifyBundleDetailed(opts: VerifyOptions): Promise<VerifiedBundle> {
+  return verify(opts, true);
+}
+
+/**
+ * A manifest or envelope at least this large makes the checks after the read cost more
+ * than starting a thread for them (about 0.2 s per MiB of manifest on one core).
+ */
+const REMOTE_CHECKS_MIN = 1024 * 1024;
+
+async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedBundle> {
   const limits: VerifyLimits = { ...DEFAULT_VERIFY_LIMITS, ...opts.limits };
-  const checks = new BundleChecks({
+  const checkOptions: CheckOptions = {
     bundle: opts.bundle,
     trust: opts.trust,
     tenant: opts.tenant,
     at: opts.at,
     allowCrossTenant: opts.allowCrossTenant,
     maxSignatures: limits.maxSignatures,
-  });
+  };
+  const checks = new BundleChecks(checkOptions);
   const { entries, meta, auditFiles } = checks;
+  // The remote checks report only: not for callers that need the statement itself.
+  let remoteWanted = !detailed && (opts.threads ?? availableParallelism() - 1) > 0;
+  let remote: RemoteChecks | null = null;
+  const startRemote = () => {
+    remoteWanted = false;
+    remote = RemoteChecks.start(checkOptions);
+    if (!remote) return;
+    for (const [name, bytes] of meta) remote.file(name, bytes, false);
+    for (const [name, bytes] of auditFiles) remote.file(name, bytes, true);
+    for (const [name, seen] of entries) remote.entry(name, seen);
+  };
 
   // One streaming pass: structure, names, and a digest of every entry.
   const folded = new Map<string, string>();
@@ -118,29 +145,53 @@ export async function verifyBundleDetailed(opts: VerifyOptions): Promise<Verifie
         const audit = AUDIT_ENTRY.test(name);
         const cap = metaLimit.get(name) ?? (audit ? limits.maxAuditBytes : undefined);
         const size = h.size;
-        if (cap === undefined) return { digest: (sha256: string) => entries.set(name, { sha256, size }) };
+        if (cap === undefined) {
+          return {
+            digest: (sha256: string) => {
+              const seen = { sha256, size };
+              entries.set(name, seen);
+              remote?.entry(name, seen);
+            },
+          };
+        }
         if (size > cap) throw new TarFormatError(`${name} is ${size} bytes, over the limit of ${cap}`, h.offset);
-        const hash: Hash = createHash('sha256');
-        const parts: Buffer[] = [];
+        if (remoteWanted && size >= REMOTE_CHECKS_MIN && (name === MANIFEST || name === ENVELOPE)) startRemote();
+        // Read whole (the limit above bounds it): one copy, one hash call at the end. In
+        // shared memory when remote checks take it: a second copy of tens of MiB costs more
+        // than the checks save (fresh pages are slow to fault in on some hosts).
+        const bytes = remote ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
+        let filled = 0;
         return {
           update(chunk: Buffer) {
-            hash.update(chunk);
-            parts.push(Buffer.from(chunk));
+            // set, not copy: the chunk may lie in shared memory, where Buffer#copy is slow.
+            bytes.set(chunk, filled);
+            filled += chunk.length;
           },
           end() {
-            entries.set(name, { sha256: hash.digest('hex'), size });
-            (audit ? auditFiles : meta).set(name, Buffer.concat(parts));
+            const seen = { sha256: hash('sha256', bytes, 'hex'), size };
+            entries.set(name, seen);
+            (audit ? auditFiles : meta).set(name, bytes);
+            remote?.file(name, bytes, audit);
+            remote?.entry(name, seen);
           },
         };
       },
       limits,
       opts.onProgress,
-      { hashThreads: opts.hashThreads },
+      { hashThreads: opts.threads },
     );
   } catch (e) {
+    void (remote as RemoteChecks | null)?.close();
+    remote = null;
     if (!(e instanceof TarFormatError)) throw e;
     structural = `${e.message} (at byte ${e.offset})`;
   }
-  const outcome = checks.finish(structural);
-  return { ...outcome, entries, metadata: meta, gzip: archive.gzip, archiveBytes: archive.bytes };
+  const seen = { entries, metadata: meta, gzip: archive.gzip, archiveBytes: archive.bytes };
+  const r = remote as RemoteChecks | null;
+  if (r) {
+    const report = await r.finish();
+    void r.close();
+    if (report) return { report, statement: null, envelope: null, payload: null, ...seen };
+  }
+  return { ...checks.finish(structural), ...seen };
 }
