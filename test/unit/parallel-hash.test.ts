@@ -169,8 +169,8 @@ describe('verify with blobs hashed on worker threads', () => {
   });
 
   const both = async (path: string) => {
-    const pooled = await verifyBundle({ bundle: path, trust, tenant: 'acme', hashThreads: 2 });
-    const inline = await verifyBundle({ bundle: path, trust, tenant: 'acme', hashThreads: 0 });
+    const pooled = await verifyBundle({ bundle: path, trust, tenant: 'acme', threads: 2 });
+    const inline = await verifyBundle({ bundle: path, trust, tenant: 'acme', threads: 0 });
     expect(pooled).toEqual(inline);
     return pooled;
   };
