@@ -1,6 +1,5 @@
 import { tenantError } from '../errors.js';
 import { FsEvidenceStore } from '../store/fs-store.js';
-import { ingest, planIngest } from '../store/ingest.js';
 import { parseKind, parseLabelArgs } from '../store/labels.js';
 import { resolveStoreDir } from '../store/location.js';
 import { parseSelection } from '../store/selector.js';
@@ -46,6 +45,8 @@ export async function storeAddCommand(paths: string[], o: StoreAddFlags): Promis
   const scope = narrowScope(auth.abac, parseScopeArgs(o.scope ?? []));
   const actor = auth.actor;
   const time = resolveCreatedAt(undefined, process.env);
+  // Loaded here: `store list` has no use for the input walker and classifier.
+  const { ingest, planIngest } = await import('../store/ingest.js');
   const files = planIngest(paths, !!o.followSymlinks);
   const store = openStore(o.store, true);
   const r = await ingest({ store, tenant, files, kind, labels, scope, ctx: { actor, time, authorization: authorizationOf(auth) }, storeRoot: store.location });

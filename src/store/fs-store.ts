@@ -11,9 +11,9 @@ import { compareUtf8 } from '../bundle/layout.js';
 import { eventLine, GENESIS_HASH, sealEvent, type AuditEvent, type AuditEventDraft } from '../audit/event.js';
 import { checkLinks, checkTenant, parseAuditLines } from '../audit/chain.js';
 import { O_NOFOLLOW, outside, storeIo, TenantNamespace } from './fs-namespace.js';
-import { appendLines, committedLength, readCommitted, readLastLine, truncateTo } from './jsonl.js';
+import { appendLines, committedLength, eachCommittedLine, readCommitted, readLastLine, truncateTo } from './jsonl.js';
 import { acquireLock, processAlive } from './lock.js';
-import { parseRecordLine, recordDigest, recordId, recordLine } from './record.js';
+import { parseRecordLine, quickRecordLine, recordDigest, recordId, recordLine } from './record.js';
 import { matcher, type Selection } from './selector.js';
 import type { AuditContext, BlobFill, BlobResult, EvidenceStore, PutOutcome, RecordDraft, StoreRecord } from './store.js';
 
@@ -216,9 +216,9 @@ export class FsEvidenceStore implements EvidenceStore {
     if (!ns.exists()) return [];
     // The head first: a record is visible only if its audit event was committed before.
     const head = this.head(ns);
-    const { records } = this.loadRecords(ns, head.seq);
-    const match = matcher(selection);
-    return records.filter(match);
+    // Every line is checked; only matches are kept (holding 100,000 records costs more
+    // in garbage collection than checking them does).
+    return this.loadRecords(ns, head.seq, emptyIndex(), matcher(selection)).records;
   }
 
   async readBlob(tenant: string, sha256: string, onChunk: (chunk: Buffer) => Promise<void> | void): Promise<number> {
@@ -327,31 +327,36 @@ export class FsEvidenceStore implements EvidenceStore {
 
   /**
    * Committed records (seq <= headSeq), validated, continuing from `base` (what this
-   * process already validated: a writer reads only what was appended since). `cut` is
-   * where uncommitted records or an interrupted append begin.
+   * process already validated: a writer reads only what was appended since). `offset` is
+   * where uncommitted records or an interrupted append begin, `end` where the file ends.
+   * With `keep`, every line is still checked, but only the records it accepts are kept
+   * (a reader's selection).
    */
-  private loadRecords(ns: TenantNamespace, headSeq: number, base: RecordIndex = emptyIndex()): RecordIndex & { end: number } {
-    const c = readCommitted(ns, ns.records, base.offset);
-    if (!c) return { ...emptyIndex(), end: 0 };
+  private loadRecords(
+    ns: TenantNamespace,
+    headSeq: number,
+    base: RecordIndex = emptyIndex(),
+    keep?: (r: StoreRecord) => boolean,
+  ): RecordIndex & { end: number } {
+    const path = ns.records;
     const { records } = base;
     let { lastSeq, lines } = base;
-    let start = 0;
-    while (start < c.bytes.length) {
-      const nl = c.bytes.indexOf(0x0a, start);
+    const walk = eachCommittedLine(ns, path, base.offset, (text) => {
       lines++;
-      const r = parseRecordLine(c.bytes.toString('utf8', start, nl), ns.tenant, `${ns.records} line ${lines}`);
+      const r = quickRecordLine(text, ns.tenant) ?? parseRecordLine(text, ns.tenant, `${path} line ${lines}`);
       if (r.seq <= lastSeq) {
-        throw integrityError('STORE_RECORD_DAMAGED', `${ns.records} line ${lines}: seq ${r.seq} does not follow ${lastSeq}; the store is damaged`);
+        throw integrityError('STORE_RECORD_DAMAGED', `${path} line ${lines}: seq ${r.seq} does not follow ${lastSeq}; the store is damaged`);
       }
       if (r.seq > headSeq) {
         lines--;
-        break;
+        return false;
       }
       lastSeq = r.seq;
-      records.push(r);
-      start = nl + 1;
-    }
-    return { records, lastSeq, lines, offset: base.offset + start, end: base.offset + c.bytes.length + c.torn };
+      if (!keep || keep(r)) records.push(r);
+      return true;
+    });
+    if (!walk) return { ...emptyIndex(), end: 0 };
+    return { records, lastSeq, lines, offset: walk.offset, end: walk.end };
   }
 
   /**

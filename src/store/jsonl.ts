@@ -36,6 +36,72 @@ export function readCommitted(ns: TenantNamespace, path: string, from = 0): Comm
   }
 }
 
+/** Where eachCommittedLine stopped. */
+export interface LineWalk {
+  /** Byte offset just after the last line `onLine` accepted. */
+  offset: number;
+  /** Where the file ended when the walk began (never below `from`). */
+  end: number;
+}
+
+const WALK_CHUNK = 1 << 20;
+
+/**
+ * Each committed line from byte `from` on, decoded as UTF-8 without its newline, until
+ * `onLine` returns false. Read in chunks through one reused buffer: one allocation the
+ * size of a large index costs more in page faults than parsing it. Bytes after the last
+ * newline, and anything appended after the walk began, are not read.
+ */
+export function eachCommittedLine(
+  ns: TenantNamespace,
+  path: string,
+  from: number,
+  onLine: (text: string) => boolean,
+  /** The buffer's first size (tests use tiny ones to cross chunk boundaries). */
+  chunk = WALK_CHUNK,
+): LineWalk | null {
+  const fd = ns.openFile(path, constants.O_RDONLY);
+  if (fd === null) return null;
+  const io = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw storeIo(e, path);
+    }
+  };
+  try {
+    const end = Math.max(from, io(() => fstatSync(fd).size));
+    let buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunk, end - from)));
+    /** File offset of buf[0]; buf[0, held) is read and not yet consumed. */
+    let base = from;
+    let held = 0;
+    while (base + held < end) {
+      if (held === buf.length) {
+        // A line longer than the buffer: grow it.
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, end - base));
+        buf.copy(bigger, 0, 0, held);
+        buf = bigger;
+      }
+      const want = Math.min(buf.length - held, end - base - held);
+      const n = io(() => readSync(fd, buf, held, want, base + held));
+      // The file shrank under us (only tampering can do that): what is gone is not read.
+      if (n === 0) return { offset: base, end: base + held };
+      held += n;
+      let start = 0;
+      for (let nl = buf.indexOf(0x0a, start); nl >= 0 && nl < held; nl = buf.indexOf(0x0a, start)) {
+        if (!onLine(buf.toString('utf8', start, nl))) return { offset: base + start, end };
+        start = nl + 1;
+      }
+      buf.copy(buf, 0, start, held);
+      base += start;
+      held -= start;
+    }
+    return { offset: base, end };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Size of the file and of its committed part (up to and including the last newline),
  * reading only its end: a writer checks for an interrupted append without reading it all.
