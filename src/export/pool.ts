@@ -124,7 +124,11 @@ export class JobPool {
       w.on('error', onError);
       w.on('exit', onExit);
       w.ref();
-      w.postMessage({ id, job });
+      // The message to sign (tens of MB for a large manifest) moves instead of being
+      // copied, when it owns its memory and nothing else here reads it again.
+      const m = job.kind === 'sign' ? job.message : null;
+      const movable = m && m.byteOffset === 0 && m.byteLength === m.buffer.byteLength && m.buffer instanceof ArrayBuffer;
+      w.postMessage({ id, job }, movable ? [m.buffer as ArrayBuffer] : []);
     }).finally(() => w.unref());
   }
 
