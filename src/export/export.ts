@@ -145,8 +145,13 @@ async function exportWith(
   const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
     pool.run<HashOutcome[]>(hashJobs),
   )).flat();
+  // Each thread's result carries its own copy of every kind and media type string.
+  const interned = new Map<string, string>();
+  const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
   const items: ExportItem[] = files.map((f, k) => {
     const r = hashed[k]!;
+    r.kind = intern(r.kind);
+    r.mediaType = intern(r.mediaType);
     return {
       // Keys in canonical order: the manifest is then serialised without copying them.
       artifact: { kind: r.kind, mediaType: r.mediaType, name: f.name, sha256: r.sha256, size: r.size, tenant },
@@ -199,7 +204,8 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   // Lowercase hex: the engine's order is byte order. Sorted once here, the blob lines and
   // entries below arrive in order and their sorts only merge a few runs.
   const blobs = [...sourceOf.keys()].sort();
-  const checksumLines: ChecksumLine[] = blobs.map((hex) => ({ path: blobPath(hex), sha256: hex }));
+  const blobNames = blobs.map(blobPath);
+  const checksumLines: ChecksumLine[] = blobs.map((hex, k) => ({ path: blobNames[k]!, sha256: hex }));
   for (const [path, data] of extras) checksumLines.push({ path, sha256: sha256Hex(data) });
   const checksums = formatChecksums(checksumLines);
 
@@ -240,9 +246,9 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   // verify.sh is executable so that GNU tar unpacks it ready to run.
   for (const [name, data] of extras) rest.push({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data });
   const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
-  for (const hex of blobs) {
+  blobs.forEach((hex, k) => {
     const { source, artifact } = sourceOf.get(hex)!;
-    const name = blobPath(hex);
+    const name = blobNames[k]!;
     if (!('path' in source)) {
       rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex });
       streams.set(name, source.read);
@@ -250,7 +256,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
       // Kept content needs neither its path nor its digest: less to copy to the thread.
       rest.push({ name, size: artifact.size, mode: 0o644, kept: source.kept });
     } else rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path });
-  }
+  });
   sortByUtf8(rest, (e) => e.name);
   let totalBytes = 0;
   for (const e of [...head, ...rest]) totalBytes += e.size;
