@@ -61,8 +61,13 @@ export function hashFileSync(path: string, keepUpTo: number): HashedFile {
         buf = bigger;
         if (fill === buf.length) break;
       }
-      const n = readSync(fd, buf, fill, buf.length - fill, null);
-      if (n === 0) {
+      const want = buf.length - fill;
+      const n = readSync(fd, buf, fill, want, null);
+      // A regular file reads short only at its end: stopping there saves a read() per
+      // small file. Should it be growing, the writing pass notices (it reads one byte past
+      // the size) or, for content kept in memory, the bundle holds what was hashed.
+      if (n === 0 || n < want) {
+        fill += n;
         const content = buf.subarray(0, fill);
         hash.update(content);
         return { sha256: hash.digest('hex'), size: fill, content: fill <= keepUpTo ? content : null };
