@@ -71,10 +71,12 @@ export class HashPool {
     }
   }
 
-  /** Hash threads worth starting on this machine: none on a single core. */
+  /**
+   * Hash threads for this machine: one per core but this thread's, which hashes too when
+   * the workers fall behind; none on a single core.
+   */
   static defaultThreads(): number {
-    const cores = availableParallelism();
-    return cores > 1 ? Math.min(cores, 4) : 0;
+    return Math.min(availableParallelism() - 1, 3);
   }
 
   /**

@@ -349,6 +349,34 @@ function readEnvelope(bytes: Buffer, maxSignatures: number): { envelope: DsseEnv
 }
 
 function compareListing(lines: readonly ChecksumLine[], entries: ReadonlyMap<string, Seen>): { code: string; message: string } | null {
+  const inOrder = compareInOrder(lines, entries);
+  return inOrder === undefined ? compareByName(lines, entries) : inOrder;
+}
+
+/**
+ * The exporter writes the other entries in the order of checksums.sha256, so the two lists
+ * are usually walked side by side, name against name, without 100,000 lookups in a map of
+ * 100,000 names. Undefined as soon as the orders differ: then compareByName decides.
+ */
+function compareInOrder(lines: readonly ChecksumLine[], entries: ReadonlyMap<string, Seen>): { code: string; message: string } | null | undefined {
+  let k = 0;
+  for (const [name, seen] of entries) {
+    if (isMetadata(name)) continue;
+    const l = lines[k++];
+    if (l === undefined || l.path !== name) return undefined;
+    // Every earlier line named the entry at its place: this is the first line that fails.
+    if (seen.sha256 !== l.sha256) {
+      return { code: 'DIGEST_MISMATCH', message: `${l.path} has sha256 ${seen.sha256}, ${CHECKSUMS} lists ${l.sha256}` };
+    }
+  }
+  if (k !== lines.length) return undefined;
+  for (const name of entries.keys()) {
+    if (!isMetadata(name) && !OTHER_ALLOWED.test(name)) return { code: 'FILE_UNEXPECTED', message: `${name} is not part of the bundle format` };
+  }
+  return null;
+}
+
+function compareByName(lines: readonly ChecksumLine[], entries: ReadonlyMap<string, Seen>): { code: string; message: string } | null {
   for (const l of lines) {
     if (isMetadata(l.path)) {
       return { code: 'CHECKSUMS_INVALID', message: `${CHECKSUMS} must not list ${l.path}` };
