@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
+import type { JWK, JWTVerifyGetKey } from 'jose';
 import { usageError } from '../errors.js';
 import { JsonSyntaxError, parseStrictJsonBytes } from '../json/strict-parse.js';
+import { loadJose } from './jose.js';
 
 /**
  * The only token algorithms accepted. Asymmetric only: with an HMAC algorithm anyone
@@ -43,6 +44,7 @@ export async function parseJwks(bytes: Uint8Array, path: string): Promise<Jwks> 
     throw bad(e instanceof JsonSyntaxError ? e.message : 'not JSON');
   }
   if (!isObject(doc) || !Array.isArray(doc.keys)) throw bad('expected a JSON object with a "keys" array');
+  const { createLocalJWKSet, importJWK } = await loadJose();
   let usableKeys = 0;
   for (const [i, key] of doc.keys.entries()) {
     const name = isObject(key) && typeof key.kid === 'string' ? `key ${JSON.stringify(key.kid)}` : `key #${i}`;

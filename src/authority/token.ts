@@ -1,19 +1,11 @@
 import { readFileSync } from 'node:fs';
-import {
-  base64url,
-  decodeJwt,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyOptions,
-  type JWTVerifyResult,
-  type ProtectedHeaderParameters,
-} from 'jose';
+import type * as Jose from 'jose';
+import type { JWTPayload, JWTVerifyOptions, JWTVerifyResult, ProtectedHeaderParameters } from 'jose';
 import { StellaError, tenantError, usageError } from '../errors.js';
 import { JsonSyntaxError, parseStrictJsonBytes } from '../json/strict-parse.js';
 import { isTenantId, parseScopeArgs, SCOPE_NAMES, type Scope } from '../util/tenant.js';
 import { DEFAULT_CLOCK_SKEW_SECONDS, type AuthorityConfig } from './config.js';
+import { loadJose } from './jose.js';
 import { ALLOWED_ALGORITHMS, type Jwks } from './jwks.js';
 
 /** Claim names of the StellaOps Authority. */
@@ -75,7 +67,8 @@ export interface VerifyTokenOptions {
  * every check it then fails is a refusal (4) that names the check.
  */
 export async function verifyToken(token: PresentedToken, opts: VerifyTokenOptions): Promise<VerifiedToken> {
-  const header = decodeStructure(token);
+  const jose = await loadJose();
+  const header = decodeStructure(jose, token);
   const refuse = (code: string, check: string, why: string) =>
     tenantError(code, `Authority token from ${token.source} refused: ${check} check failed: ${why}`);
   const skew = opts.authority.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
@@ -90,9 +83,9 @@ export async function verifyToken(token: PresentedToken, opts: VerifyTokenOption
 
   let result: JWTVerifyResult;
   try {
-    result = await verifyWithJwks(token.jwt, opts.jwks, options);
+    result = await verifyWithJwks(jose, token.jwt, opts.jwks, options);
   } catch (e) {
-    throw explain(e, header, opts, skew, refuse);
+    throw explain(jose.errors, e, header, opts, skew, refuse);
   }
   return readClaims(result.payload, refuse);
 }
@@ -101,7 +94,8 @@ export async function verifyToken(token: PresentedToken, opts: VerifyTokenOption
  * jose's local key set refuses to choose between several matching keys (no `kid`);
  * its documented answer is to try each candidate in turn, which we do.
  */
-async function verifyWithJwks(jwt: string, jwks: Jwks, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
+async function verifyWithJwks(jose: typeof Jose, jwt: string, jwks: Jwks, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
+  const { errors, jwtVerify } = jose;
   try {
     return await jwtVerify(jwt, jwks.getKey, options);
   } catch (e) {
@@ -124,7 +118,8 @@ async function verifyWithJwks(jwt: string, jwks: Jwks, options: JWTVerifyOptions
  * from "a JWT that fails a check" (exit 4). Both parts are also parsed with the strict
  * parser: a duplicate claim name would let two readers see two different tenants.
  */
-function decodeStructure(token: PresentedToken): ProtectedHeaderParameters {
+function decodeStructure(jose: typeof Jose, token: PresentedToken): ProtectedHeaderParameters {
+  const { base64url, decodeJwt, decodeProtectedHeader } = jose;
   const notJwt = (why: string) => usageError('TOKEN_MALFORMED', `the token from ${token.source} is not a JWT: ${why}`);
   let header: ProtectedHeaderParameters;
   try {
@@ -146,7 +141,14 @@ function decodeStructure(token: PresentedToken): ProtectedHeaderParameters {
 
 type Refuse = (code: string, check: string, why: string) => StellaError;
 
-function explain(e: unknown, header: ProtectedHeaderParameters, opts: VerifyTokenOptions, skew: number, refuse: Refuse): Error {
+function explain(
+  errors: typeof Jose.errors,
+  e: unknown,
+  header: ProtectedHeaderParameters,
+  opts: VerifyTokenOptions,
+  skew: number,
+  refuse: Refuse,
+): Error {
   const alg = typeof header.alg === 'string' ? header.alg : '(none)';
   const kid = typeof header.kid === 'string' ? `kid ${JSON.stringify(header.kid)}` : 'no kid';
   if (e instanceof errors.JOSEAlgNotAllowed) {
