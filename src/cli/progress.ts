@@ -72,7 +72,7 @@ export function renderProgress(s: ProgressState, elapsed: number, width = 100): 
 }
 
 function fraction(s: ProgressState): number {
-  if (s.totalBytes !== undefined) return s.totalBytes > 0 ? Math.min(1, s.bytes / s.totalBytes) : s.bytes >= s.totalBytes ? 1 : 0;
+  if (s.totalBytes !== undefined) return s.totalBytes > 0 ? Math.min(1, s.bytes / s.totalBytes) : 1;
   return s.totalFiles ? Math.min(1, s.files / s.totalFiles) : 0;
 }
 

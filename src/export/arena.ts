@@ -2,7 +2,8 @@
  * Small inputs, as read and hashed by the first pass, kept for the writing pass: opening,
  * reading and closing 100,000 small files a second time cost about a second of system
  * calls here, and bytes kept from the hashing pass are exactly the bytes the manifest
- * names, so they need no second hash. One bump allocator over shared memory, so every
+ * names, so they need no second hash (a stat shows whether the file changed since: see
+ * unchangedSince). One bump allocator over shared memory, so every
  * pool thread can keep and copy. Pages never written are never resident, so exports of
  * large files pay nothing for it.
  */

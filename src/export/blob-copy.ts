@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import { entryHeader, padOf } from '../bundle/tar-writer.js';
 import type { Arena } from './arena.js';
-import { copyVerifiedSync } from './read-file.js';
+import { copyVerifiedSync, unchangedSince } from './read-file.js';
 
 /** One tar entry at a known place: content from a file (re-hashed), the arena, or memory. */
 export interface PlacedEntry {
@@ -11,8 +11,9 @@ export interface PlacedEntry {
   /** For file content: the digest the first pass saw. */
   sha256?: string;
   path?: string;
-  /** Offset of the content the first pass kept in the pool's arena. */
+  /** Offset of the content the first pass kept in the pool's arena, and the file's identity then. */
   kept?: number;
+  identity?: string;
   data?: Uint8Array;
 }
 
@@ -64,7 +65,12 @@ export function writeEntriesSync(
 
   for (const e of entries) {
     put(entryHeader(e.name, e.size, e.mode, mtimeSec));
-    const data = e.data ?? (arena && e.kept !== undefined && e.kept >= 0 ? arena.view(e.kept, e.size) : null);
+    let data = e.data ?? null;
+    if (e.kept !== undefined) {
+      if (!arena || e.path === undefined || e.identity === undefined) throw new Error(`${e.name}: kept content without its arena, path or identity`);
+      unchangedSince(e.path, e.identity);
+      data = arena.view(e.kept, e.size);
+    }
     if (data) {
       put(data);
       onProgress(data.length, 1);

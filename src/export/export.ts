@@ -75,7 +75,7 @@ export const isGzipName = (p: string): boolean => /\.(tar\.gz|tgz)$/i.test(p);
  * must throw if its bytes do not match the digest. Either way the bundle never holds
  * bytes other than those its manifest names.
  */
-export type ItemSource = { path: string; kept?: number } | { read: (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void> };
+export type ItemSource = { path: string } | { read: (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void> };
 
 /** One artifact to bundle: its manifest entry (name and metadata) and its source. */
 export interface ExportItem {
@@ -112,6 +112,9 @@ export interface BundleSpec {
  * hashes (blob names and the manifest must be known before the first tar entry), the
  * second streams into the archive and hashes again, so an input that changed in
  * between fails the export instead of producing a bundle that contradicts its manifest.
+ * Small files left alone for a while are kept in memory by the first pass on worker
+ * threads; for them the second pass writes the bytes that were hashed and refuses the
+ * export the same way if a stat shows the file changed since (read-file.ts).
  */
 export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   const tenant = requireTenantId(opts.tenant);
@@ -121,10 +124,11 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   }
   const files = collectInputs(opts.inputs, { followSymlinks: opts.followSymlinks ?? false });
 
-  const inputBytes = files.length < 512 ? sizeOf(files) : undefined;
-  const pool = JobPool.create(files.length, inputBytes ?? Infinity);
+  const sizes = files.length < 512 ? sizesOf(files) : undefined;
+  const inputBytes = sizes?.reduce((a, b) => a + b, 0);
+  const pool = JobPool.create(files.length, inputBytes ?? Infinity, { arena: true });
   try {
-    return await exportWith(pool, opts, tenant, files, inputBytes);
+    return await exportWith(pool, opts, tenant, files, sizes, inputBytes);
   } catch (e) {
     throw asStellaError(e);
   } finally {
@@ -137,11 +141,13 @@ async function exportWith(
   opts: ExportOptions,
   tenant: string,
   files: readonly InputFile[],
+  sizes: readonly number[] | undefined,
   inputBytes: number | undefined,
 ): Promise<ExportResult> {
   // Pass 1: digests, sizes and kinds, in batches across the pool; small batches while
   // sizes are unknown, so one thread does not get all the large files.
-  const hashJobs: Job[] = batches(files, () => 0, inputBytes === undefined ? 128 : 512).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path })) }));
+  const index = new Map(files.map((f, k) => [f, k]));
+  const hashJobs: Job[] = batches(files, (f) => sizes?.[index.get(f)!] ?? 0, sizes ? 512 : 128).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path })) }));
   const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
     pool.run<HashOutcome[]>(hashJobs),
   )).flat();
@@ -155,7 +161,7 @@ async function exportWith(
     return {
       // Keys in canonical order: the manifest is then serialised without copying them.
       artifact: { kind: r.kind, mediaType: r.mediaType, name: f.name, sha256: r.sha256, size: r.size, tenant },
-      source: r.kept >= 0 ? { path: f.path, kept: r.kept } : { path: f.path },
+      source: r.kept >= 0 ? { path: f.path, kept: r.kept, identity: r.identity } : { path: f.path },
     };
   });
   return writeBundleWith(pool, { ...opts, tenant, items });
@@ -252,9 +258,9 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     if (!('path' in source)) {
       rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex });
       streams.set(name, source.read);
-    } else if (placed && source.kept !== undefined) {
-      // Kept content needs neither its path nor its digest: less to copy to the thread.
-      rest.push({ name, size: artifact.size, mode: 0o644, kept: source.kept });
+    } else if (placed && isKept(source)) {
+      // Kept content is checked by a stat of its path; its digest need not travel.
+      rest.push({ name, size: artifact.size, mode: 0o644, path: source.path, kept: source.kept, identity: source.identity });
     } else rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path });
   });
   sortByUtf8(rest, (e) => e.name);
@@ -466,15 +472,24 @@ async function withProgress<T>(
   }
 }
 
+/** A loose file whose content the hashing pass kept in the pool's arena (exportWith only). */
+type KeptSource = { path: string; kept: number; identity: string };
+const isKept = (s: ItemSource): s is KeptSource => 'kept' in s && typeof (s as KeptSource).kept === 'number';
+
 /**
- * Total size of a few inputs: a stat each costs nothing under 512 files, and tells
- * whether threads repay their start-up. Beyond that they always do, and sizes come
- * from the hashing pass. An input that cannot be read counts 0 here and fails there.
+ * Sizes of a few inputs: a stat each costs nothing under 512 files, and tells whether
+ * threads repay their start-up and how to share the hashing out. Beyond that they always
+ * do, and sizes come from the hashing pass. An input that cannot be stat'ed counts 0
+ * here and fails there, with the reason.
  */
-function sizeOf(files: readonly InputFile[]): number {
-  let n = 0;
-  for (const f of files) n += statSync(f.path, { throwIfNoEntry: false })?.size ?? 0;
-  return n;
+function sizesOf(files: readonly InputFile[]): number[] {
+  return files.map((f) => {
+    try {
+      return statSync(f.path, { throwIfNoEntry: false })?.size ?? 0;
+    } catch {
+      return 0;
+    }
+  });
 }
 
 function asStellaError(e: unknown): unknown {

@@ -19,13 +19,16 @@ export interface HashOutcome {
   mediaType: string;
   /** Where the content was kept in the pool's arena, or -1 (the writing pass reads the file again). */
   kept: number;
+  /** What the writing pass compares instead of re-reading kept content (see unchangedSince). */
+  identity: string;
 }
 
 export type Job =
   | { kind: 'hash'; files: HashTask[] }
   | { kind: 'write'; fd: number; position: number; mtimeSec: number; entries: PlacedEntry[] }
   // Ed25519 with a pure-JS SHA-512 over a large manifest takes about a second: on a
-  // pool thread it runs while the other threads write the blobs.
+  // pool thread it runs while the other threads write the blobs. The pool moves
+  // `message` to the thread when it can: the caller must not read it afterwards.
   | { kind: 'sign'; message: Uint8Array; seeds: Uint8Array[] };
 
 export type Progress = (bytes: number, files: number) => void;
@@ -41,8 +44,9 @@ export async function runJob(job: Job, progress: Progress, arena: Arena | null):
   for (const f of job.files) {
     const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES);
     const c = classify(f.name, r.content);
-    const kept = arena && r.content ? arena.keep(r.content) : -1;
-    out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType, kept });
+    // Only a settled file's timestamps can stand in for reading it again.
+    const kept = arena && r.content && r.settled ? arena.keep(r.content) : -1;
+    out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType, kept, identity: r.identity });
     progress(r.size, 1);
   }
   return out;

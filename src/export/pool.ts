@@ -20,15 +20,15 @@ export class JobPool {
   /** Shared with the threads; null inline, where the first pass keeps nothing. */
   readonly arena: Arena | null;
 
-  private constructor(threads: number) {
+  private constructor(threads: number, arena: boolean) {
     this.tally = new Float64Array(new SharedArrayBuffer(16 * (threads + 1)));
     const url = new URL('./worker.js', import.meta.url);
-    this.arena = threads > 0 ? Arena.create() : null;
+    this.arena = threads > 0 && arena ? Arena.create() : null;
     for (let slot = 0; slot < threads; slot++) {
       // Workers make little garbage; a small young generation keeps their heaps from
       // growing to V8's default before the first scavenge (flat memory at any size).
       const w = new Worker(url, {
-        workerData: { counters: this.tally.buffer, slot: slot + 1, arena: this.arena!.memory },
+        workerData: { counters: this.tally.buffer, slot: slot + 1, arena: this.arena?.memory ?? null },
         resourceLimits: { maxYoungGenerationSizeMb: 4 },
       });
       w.unref();
@@ -37,11 +37,12 @@ export class JobPool {
   }
 
   /** Threads for a workload: none for small ones. */
-  static create(files: number, bytes: number): JobPool {
+  /** `arena`: keep small inputs from hashing jobs for the writing pass (loose-file exports). */
+  static create(files: number, bytes: number, opts: { arena?: boolean } = {}): JobPool {
     const worth = files >= 512 || bytes >= 16 * 1024 * 1024;
     const compiled = existsSync(fileURLToPath(new URL('./worker.js', import.meta.url)));
     const cores = availableParallelism();
-    return new JobPool(worth && compiled && cores > 1 ? Math.min(cores, 8) : 0);
+    return new JobPool(worth && compiled && cores > 1 ? Math.min(cores, 8) : 0, opts.arena ?? false);
   }
 
   get threads(): number {

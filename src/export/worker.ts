@@ -4,8 +4,8 @@ import { InputReadError } from './read-file.js';
 import { runJob, type Job } from './jobs.js';
 
 /** Worker thread of the export pool: runs jobs, counts progress into shared memory. */
-const { counters, slot, arena: memory } = workerData as { counters: SharedArrayBuffer; slot: number; arena: ArenaMemory };
-const arena = new Arena(memory);
+const { counters, slot, arena: memory } = workerData as { counters: SharedArrayBuffer; slot: number; arena: ArenaMemory | null };
+const arena = memory ? new Arena(memory) : null;
 const tally = new Float64Array(counters);
 const progress = (bytes: number, files: number): void => {
   tally[2 * slot] = tally[2 * slot]! + bytes;

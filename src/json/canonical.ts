@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { isWellFormed, type JsonValue } from './strict-parse.js';
 
 /**
@@ -50,11 +51,14 @@ function sortedCopy(v: unknown): unknown {
       return v;
     case 'object': {
       if (Array.isArray(v)) {
-        let out: unknown[] | null = Object.getPrototypeOf(v) === Array.prototype ? null : new Array<unknown>(v.length);
+        let out: unknown[] | null = reusable(v, Array.prototype) ? null : bareArray(v.length);
         for (let k = 0; k < v.length; k++) {
           const item: unknown = v[k];
           const c = sortedCopy(item);
-          if (c !== item && out === null) out = v.slice(0, k);
+          if (c !== item && out === null) {
+            out = bareArray(v.length);
+            for (let j = 0; j < k; j++) out[j] = v[j];
+          }
           if (out) out[k] = c;
         }
         return out ?? v;
@@ -63,9 +67,8 @@ function sortedCopy(v: unknown): unknown {
       const own = Object.keys(obj);
       const keys = own.filter((k) => obj[k] !== undefined).sort();
       // Reused as is only when JSON.stringify would emit exactly these members in this
-      // order: a plain object (no toJSON), keys already sorted, none undefined.
-      const proto: unknown = Object.getPrototypeOf(obj);
-      let same = keys.length === own.length && (proto === Object.prototype || proto === null);
+      // order: a plain object, keys already sorted, none undefined.
+      let same = keys.length === own.length && (reusable(obj, Object.prototype) || reusable(obj, null));
       for (let k = 0; k < keys.length && same; k++) same = keys[k] === own[k];
       const values = new Array<unknown>(keys.length);
       for (let k = 0; k < keys.length; k++) {
@@ -85,6 +88,23 @@ function sortedCopy(v: unknown): unknown {
     default:
       throw new TypeError(`JCS cannot encode a value of type ${typeof v}`);
   }
+}
+
+/** An array without a prototype: a toJSON planted on Array or Object.prototype cannot reach it. */
+function bareArray(n: number): unknown[] {
+  const a = new Array<unknown>(n);
+  Object.setPrototypeOf(a, null);
+  return a;
+}
+
+/**
+ * Whether JSON.stringify would read `v` as plain data: the expected prototype, no
+ * toJSON anywhere on its chain (own, hidden or polluted), and not a Proxy whose traps
+ * could answer differently the next time. Getters are read again by JSON.stringify; the
+ * values this module serialises (parsed JSON, manifests built here) have none.
+ */
+function reusable(v: object, proto: object | null): boolean {
+  return Object.getPrototypeOf(v) === proto && !('toJSON' in v) && !types.isProxy(v);
 }
 
 export function canonicalBytes(value: unknown): Buffer {

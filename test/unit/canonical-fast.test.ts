@@ -69,6 +69,26 @@ describe('canonicalize fast path', () => {
     expect(canonicalize({ d: date })).toBe('{"d":{}}');
   });
 
+  it('reuses nothing that JSON.stringify would read differently: hidden toJSON, a polluted prototype, a Proxy', () => {
+    const hidden = { a: 1, b: 2 };
+    Object.defineProperty(hidden, 'toJSON', { value: () => ({ b: 2, a: 1 }), enumerable: false });
+    const hiddenArray = [1, 2];
+    Object.defineProperty(hiddenArray, 'toJSON', { value: () => 'x', enumerable: false });
+    const proxy = new Proxy({ a: 1 }, { get: (t, k) => (k === 'toJSON' ? () => 'proxied' : Reflect.get(t, k)) });
+    for (const v of [hidden, { x: hidden }, hiddenArray, { x: hiddenArray }, proxy, [proxy]]) {
+      expect(canonicalize(v)).toBe(canonicalizeSlow(v));
+    }
+    expect(canonicalize(hidden)).toBe('{"a":1,"b":2}');
+    const proto = Object.prototype as { toJSON?: () => unknown };
+    proto.toJSON = () => 'polluted';
+    try {
+      expect(canonicalize({ a: 1 })).toBe('{"a":1}');
+      expect(canonicalize([{ a: 1 }])).toBe('[{"a":1}]');
+    } finally {
+      delete proto.toJSON;
+    }
+  });
+
   it('gives the reference output for arrays that are not plain (a subclass, extra members)', () => {
     class List extends Array<unknown> {}
     const list = new List();
