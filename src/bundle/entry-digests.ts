@@ -1,6 +1,6 @@
 import { createHash, hash, type Hash } from 'node:crypto';
-import { HashPool } from './hash-pool.js';
-import type { EntrySink, TarEntryHeader } from './tar-reader.js';
+import { HashPool, RangeReadError } from './hash-pool.js';
+import { TarFormatError, type EntrySink, type TarEntryHeader } from './tar-reader.js';
 
 /** An entry the caller needs only the SHA-256 of, not its bytes. */
 export interface DigestSink {
@@ -8,57 +8,90 @@ export interface DigestSink {
   digest(sha256: string): void;
 }
 
-/** Read buffers that hash workers may read from, and that the reader refills only when released. */
-export interface SharedBuffers {
-  readonly buffers: readonly SharedArrayBuffer[];
-  /** The buffer a chunk lies in, -1 for none of them. */
-  slotOf(chunk: Buffer): number;
-  hold(slot: number): void;
-  release(slot: number): void;
-  /** Wake whoever waits for a buffer: the workers are gone. */
-  abort(e: Error): void;
-}
-
 /**
- * Below this, handing an entry to a worker (two messages, a thread hop) costs about what
- * hashing it here does.
+ * Below this, handing an entry to a worker (a message each way, a thread hop) costs about
+ * what hashing it here does.
  */
 const OFFLOAD_MIN = 256 * 1024;
 /** Bytes waiting at a worker before this thread hashes the next entry itself. */
 const MAX_BACKLOG = 4 * 1024 * 1024;
+/**
+ * Bytes queued at the workers before this thread runs its side task: about a tenth of a
+ * second of hashing, what the task (a signature check) takes.
+ */
+const SIDE_TASK_BACKLOG = 128 * 1024 * 1024;
 
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 /**
  * Hashes the entries behind DigestSinks: small ones (and all of a gzip stream) on this
- * thread, large ones of a plain tar on worker threads straight from the shared read
- * buffers. Digests are handed over in archive order whatever thread finishes first, so
- * the caller sees the same sequence as a sequential read.
+ * thread as their bytes pass, large ones of a plain tar on worker threads that read them
+ * from the file themselves while this thread skips to the next header. Digests are handed
+ * over in archive order whatever thread finishes first, so the caller sees the sequence a
+ * sequential read gives.
  */
 export class EntryDigests {
   private pool: HashPool | null = null;
   private readonly queue: Array<{ target: DigestSink; hex: string | null }> = [];
   private head = 0;
-  private drainedWake: (() => void) | null = null;
+  private wake: (() => void) | null = null;
   private failure: Error | null = null;
   /** Entries hashed on worker threads. */
   offloaded = 0;
+  private queued = 0;
+  private sideTask: (() => void) | null = null;
 
+  /** `fd`: the plain tar the workers may read, null for none (gzip). */
   constructor(
-    private readonly shared: SharedBuffers | null,
+    private readonly fd: number | null,
     private readonly threads: number,
   ) {}
 
-  sink(h: TarEntryHeader, target: DigestSink): EntrySink {
-    if (this.shared && this.threads > 0 && h.size >= OFFLOAD_MIN) {
-      this.pool ??= new HashPool(this.shared.buffers, this.threads, (slot) => this.shared!.release(slot), (e) => this.fail(e));
-      const id = this.pool.begin(MAX_BACKLOG);
-      if (id !== null) {
+  /**
+   * The sink for an entry whose data starts at `dataAt`; `skippable`: the caller can pass
+   * over its data (all of it is in the file), so a worker may read it instead.
+   */
+  sink(h: TarEntryHeader, target: DigestSink, dataAt: number, skippable: boolean): EntrySink {
+    if (skippable && this.fd !== null && this.threads > 0 && h.size >= OFFLOAD_MIN) {
+      this.pool ??= new HashPool(this.fd, this.threads, (e) => this.fail(e));
+      const item = { target, hex: null as string | null };
+      const size = h.size;
+      const taken = this.pool.hash(dataAt, size, this.sideTask ? SIDE_TASK_BACKLOG : MAX_BACKLOG, (hex) => {
+        this.queued -= size;
+        item.hex = hex;
+        this.flush();
+      });
+      if (taken) {
         this.offloaded++;
-        return this.pooled(h, target, this.pool, this.shared, id);
+        this.queued += size;
+        return {
+          external: true,
+          update: () => {
+            throw new Error('internal: data of an external entry passed to its sink');
+          },
+          end: () => {
+            this.queue.push(item);
+          },
+        };
       }
     }
     return this.inline(h, target);
+  }
+
+  /**
+   * Work for this thread that can wait until the workers have a long queue: then the
+   * workers hash while it runs. Until it has run, more is queued at them than usual.
+   */
+  setSideTask(task: () => void): void {
+    this.sideTask = task;
+  }
+
+  /** Runs the side task if the workers now hold enough work to keep busy during it. */
+  maybeRunSideTask(): void {
+    if (!this.sideTask || this.queued < SIDE_TASK_BACKLOG) return;
+    const task = this.sideTask;
+    this.sideTask = null;
+    task();
   }
 
   private inline(h: TarEntryHeader, target: DigestSink): EntrySink {
@@ -71,27 +104,6 @@ export class EntryDigests {
         else (state ??= createHash('sha256')).update(chunk);
       },
       end: () => this.deliver(target, whole ?? state?.digest('hex') ?? EMPTY_SHA256),
-    };
-  }
-
-  private pooled(h: TarEntryHeader, target: DigestSink, pool: HashPool, shared: SharedBuffers, id: number): EntrySink {
-    let sent = 0;
-    const item = { target, hex: null as string | null };
-    pool.onDigest(id, (hex) => {
-      item.hex = hex;
-      this.flush();
-    });
-    return {
-      update: (chunk) => {
-        const slot = shared.slotOf(chunk);
-        if (slot < 0) throw new Error('internal: pooled hashing of a chunk outside the shared buffers');
-        shared.hold(slot);
-        sent += chunk.length;
-        pool.update(id, slot, chunk.byteOffset, chunk.length, sent === h.size);
-      },
-      end: () => {
-        this.queue.push(item);
-      },
     };
   }
 
@@ -109,26 +121,35 @@ export class EntryDigests {
     if (this.head === q.length) {
       q.length = 0;
       this.head = 0;
-      this.drainedWake?.();
+      this.wake?.();
     }
   }
 
   private fail(e: Error): void {
-    this.failure ??= e;
-    this.shared?.abort(e);
-    this.drainedWake?.();
+    // A range the file no longer holds is a truncated archive, as the reader would say.
+    this.failure ??=
+      e instanceof RangeReadError && e.reason === 'short'
+        ? new TarFormatError('unexpected end of archive inside an entry (the archive is truncated)', e.at)
+        : e;
+    this.wake?.();
+  }
+
+  /** Throws what went wrong on a worker, if anything did. */
+  check(): void {
+    if (this.failure) throw this.failure;
   }
 
   /** Resolves once every entry that ended has had its digest delivered. */
   async drained(): Promise<void> {
     while (this.head < this.queue.length) {
-      if (this.failure) throw this.failure;
-      await new Promise<void>((r) => (this.drainedWake = r));
-      this.drainedWake = null;
+      this.check();
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = null;
     }
-    if (this.failure) throw this.failure;
+    this.check();
   }
 
+  /** Stops the workers; once resolved, none reads the descriptor any more. */
   async close(): Promise<void> {
     await this.pool?.close();
   }

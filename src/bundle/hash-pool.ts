@@ -6,65 +6,77 @@ import { Worker } from 'node:worker_threads';
  * runs the same from dist/ and from the TypeScript sources under the test runner (a worker
  * cannot load .ts files); it needs nothing but node builtins.
  *
- * In: [entry, slot, offset, length, last]: hash those bytes of shared buffer `slot` into
- * the entry's digest. Out: [slot, entry, length, hex | null] once the bytes are hashed, so the
- * reader may fill the buffer again; hex when the entry is complete.
+ * In: [entry, position, length]: read that range of the archive (the descriptor is the
+ * process's, shared) and hash it. Out: [entry, hex, null], or [entry, null, [reason, at]]
+ * when the file ends early ('short') or cannot be read (the error code).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { readSync } = require('node:fs');
 const { createHash } = require('node:crypto');
-const views = workerData.map((b) => Buffer.from(b));
-const open = new Map();
-parentPort.on('message', ([entry, slot, offset, length, last]) => {
-  let h = open.get(entry);
-  if (h === undefined) open.set(entry, (h = createHash('sha256')));
-  h.update(views[slot].subarray(offset, offset + length));
-  let hex = null;
-  if (last) {
-    hex = h.digest('hex');
-    open.delete(entry);
+const fd = workerData;
+const buf = Buffer.allocUnsafe(${1 << 20});
+parentPort.on('message', ([entry, position, length]) => {
+  const h = createHash('sha256');
+  let done = 0;
+  try {
+    while (done < length) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), position + done);
+      if (n === 0) return parentPort.postMessage([entry, null, ['short', position + done]]);
+      h.update(n === buf.length ? buf : buf.subarray(0, n));
+      done += n;
+    }
+  } catch (e) {
+    return parentPort.postMessage([entry, null, [e.code || String(e), position + done]]);
   }
-  parentPort.postMessage([slot, entry, length, hex]);
+  parentPort.postMessage([entry, h.digest('hex'), null]);
 });
 `;
 
-type Reply = [slot: number, entry: number, length: number, hex: string | null];
+type Reply = [entry: number, hex: string | null, problem: [reason: string, at: number] | null];
+
+/** A range the pool could not hash: the file ended before it (`short`), or a read failed. */
+export class RangeReadError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly at: number,
+  ) {
+    super(reason === 'short' ? `the archive ended early at byte ${at}` : `cannot read the archive at byte ${at} (${reason})`);
+  }
+}
 
 interface Lane {
   worker: Worker;
-  /** Bytes sent and not yet hashed: new entries go to the lane with the least. */
+  /** Bytes handed out and not hashed yet: new entries go to the lane with the least. */
   backlog: number;
 }
 
 /**
- * Worker threads hashing entry data straight out of the shared buffers a plain tar is read
- * into: SHA-256 then runs on every core while this thread parses headers and checks
- * padding. One entry is hashed by one worker (SHA-256 is sequential), so the gain comes
- * from bundles of many large blobs. The caller keeps a buffer untouched until `onRelease`
- * says every slice of it handed out was hashed.
+ * Worker threads that read and hash byte ranges of a plain tar on their own, so SHA-256
+ * of large entries runs on every core while this thread reads only the headers (and the
+ * padding) between them. One entry is hashed by one worker (SHA-256 is sequential), so the
+ * gain comes from bundles of many large blobs. One message each way per entry.
  */
 export class HashPool {
   private readonly lanes: Lane[] = [];
-  private readonly laneOf = new Map<number, Lane>();
-  private readonly waiting = new Map<number, (hex: string) => void>();
+  private readonly pending = new Map<number, { lane: Lane; length: number; done: (hex: string) => void }>();
   private nextEntry = 0;
   private failure: Error | null = null;
 
   constructor(
-    buffers: readonly SharedArrayBuffer[],
+    fd: number,
     threads: number,
-    private readonly onRelease: (slot: number) => void,
     private readonly onFailure: (e: Error) => void,
   ) {
     for (let k = 0; k < threads; k++) {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: buffers,
+        workerData: fd,
         // Little garbage is made there: a small young generation keeps the heap small.
         resourceLimits: { maxYoungGenerationSizeMb: 2 },
       });
       const lane: Lane = { worker, backlog: 0 };
-      worker.on('message', (m: Reply) => this.onReply(lane, m));
+      worker.on('message', (m: Reply) => this.onReply(m));
       worker.on('error', (e) => this.fail(e));
       worker.on('exit', (code) => this.fail(new Error(`hash worker exited (${code})`)));
       this.lanes.push(lane);
@@ -80,41 +92,29 @@ export class HashPool {
   }
 
   /**
-   * A new entry for the least busy worker, or null when every worker has `maxBacklog`
-   * bytes waiting (or still starting): then the caller hashes it itself.
+   * Hash `length` bytes at `position` on the least busy worker, `done` getting the digest;
+   * false when every worker already has `maxBacklog` bytes waiting (or is still starting):
+   * then the caller hashes the entry itself.
    */
-  begin(maxBacklog: number): number | null {
+  hash(position: number, length: number, maxBacklog: number, done: (hex: string) => void): boolean {
     if (this.failure) throw this.failure;
     let best: Lane | null = null;
     for (const l of this.lanes) if (l.backlog < maxBacklog && (!best || l.backlog < best.backlog)) best = l;
-    if (!best) return null;
+    if (!best) return false;
     const id = this.nextEntry++;
-    this.laneOf.set(id, best);
-    return id;
+    best.backlog += length;
+    this.pending.set(id, { lane: best, length, done });
+    best.worker.postMessage([id, position, length]);
+    return true;
   }
 
-  /** Hash `length` bytes at `offset` of buffer `slot` into entry `id`; `last` completes it. */
-  update(id: number, slot: number, offset: number, length: number, last: boolean): void {
-    if (this.failure) throw this.failure;
-    const lane = this.laneOf.get(id)!;
-    lane.backlog += length;
-    lane.worker.postMessage([id, slot, offset, length, last ? 1 : 0]);
-    if (last) this.laneOf.delete(id);
-  }
-
-  /** Called with the digest of entry `id` once its last bytes are hashed. */
-  onDigest(id: number, done: (hex: string) => void): void {
-    this.waiting.set(id, done);
-  }
-
-  private onReply(lane: Lane, [slot, id, length, hex]: Reply): void {
-    lane.backlog -= length;
-    this.onRelease(slot);
-    if (hex !== null) {
-      const done = this.waiting.get(id);
-      this.waiting.delete(id);
-      done?.(hex);
-    }
+  private onReply([id, hex, problem]: Reply): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p.lane.backlog -= p.length;
+    if (hex !== null) p.done(hex);
+    else this.fail(new RangeReadError(problem![0], problem![1]));
   }
 
   private fail(e: Error): void {
@@ -123,6 +123,10 @@ export class HashPool {
     this.onFailure(e);
   }
 
+  /**
+   * Stop the workers; resolves when none runs any more, so the descriptor they read may be
+   * closed after.
+   */
   async close(): Promise<void> {
     this.failure ??= new Error('hash pool closed');
     await Promise.all(this.lanes.map((l) => l.worker.terminate()));

@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, fstatSync, openSync, read, readSync } from 'node:fs';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { usageError } from '../errors.js';
-import { EntryDigests, type DigestSink, type SharedBuffers } from './entry-digests.js';
+import { EntryDigests, type DigestSink } from './entry-digests.js';
 import { HashPool } from './hash-pool.js';
 import { TarFormatError, TarReader, type EntrySink, type TarEntryHeader, type TarReaderLimits, DEFAULT_TAR_LIMITS } from './tar-reader.js';
 
@@ -35,12 +35,18 @@ export interface ArchiveRead {
 export interface ReadOptions {
   /** Worker threads for hashing the large entries of a plain tar; default by core count. */
   hashThreads?: number | undefined;
+  /**
+   * Work for this thread (checks that need only the metadata) to run while the workers
+   * hash a long queue of large entries. Called at most once; not at all when the archive
+   * gives the workers no such queue (the caller then does the work after the read).
+   */
+  whileHashing?: (() => void) | undefined;
 }
 
 const CHUNK = 1 << 20;
 const READS_IN_FLIGHT = 4;
-/** Buffers beyond those being read and consumed, so reading goes on while workers hash. */
-const SPARE_BUFFERS = 4;
+/** The first read after a skip: enough for the next headers, little wasted if skipped too. */
+const FIRST_READ = 64 * 1024;
 
 /**
  * Stream an archive (plain or gzip, detected by magic bytes, never by name) through the
@@ -48,8 +54,10 @@ const SPARE_BUFFERS = 4;
  * wrong with the bytes is a TarFormatError for the caller to report.
  * `onEntry` may throw StopReading to end early (diff only needs the metadata).
  * A chunk handed to an entry sink is valid only during that call: buffers are reused.
- * An entry whose bytes are not needed gets a DigestSink: it is hashed here, large ones of
- * a plain tar on worker threads, and every byte still passes the tar reader's checks.
+ * An entry whose bytes are not needed gets a DigestSink: it is hashed here, or, when large
+ * and in a plain tar, on a worker thread that reads its data from the file while the tar
+ * reader here passes over it to the padding and the next header. Failures and their
+ * offsets are those of a sequential read either way.
  */
 export async function readArchive(
   path: string,
@@ -60,152 +68,182 @@ export async function readArchive(
 ): Promise<ArchiveRead> {
   const { gzip, size, fd } = openArchive(path);
   let entries = 0;
-  const ring = gzip ? null : new Ring(READS_IN_FLIGHT + 1 + SPARE_BUFFERS);
-  const digests = new EntryDigests(ring, options.hashThreads ?? HashPool.defaultThreads());
-  const reader = new TarReader((h) => {
+  const stop = gzip ? null : limitStop(size, limits.maxArchiveBytes);
+  // Skipping an entry's data is safe when the file holds all of it before the point where
+  // the size limit stops reading: nothing a sequential read would report lies inside it.
+  const skippableTo = Math.min(size, stop ? stop.at : Infinity);
+  const digests = new EntryDigests(gzip ? null : fd, options.hashThreads ?? HashPool.defaultThreads());
+  if (options.whileHashing) digests.setSideTask(options.whileHashing);
+  const reader: TarReader = new TarReader((h) => {
     entries++;
     const sink = onEntry(h);
-    return 'digest' in sink ? digests.sink(h, sink) : sink;
+    if (!('digest' in sink)) return sink;
+    const at = reader.position;
+    return digests.sink(h, sink, at, !gzip && at + h.size <= skippableTo);
   }, limits);
-  // Plain tar: our own reads, several in flight, so the copy from disk or page cache runs
-  // on libuv's threads while this thread hashes (a read stream keeps at most one
-  // read going: 38% of a 1 GiB verify was idle). gzip: inflate dominates; a stream will do.
+  const progress = onProgress && ((bytes: number) => onProgress({ bytes, totalBytes: size, entries }));
+  const seen = { bytes: 0 };
+  // gzip: inflate dominates; a read stream will do.
   const src = gzip ? createReadStream('', { fd, highWaterMark: CHUNK }) : null;
   const gunzip: Gunzip | null = gzip ? createGunzip({ chunkSize: 1 << 18 }) : null;
   if (src && gunzip) src.on('error', (e) => gunzip.destroy(e));
-  const plain = { read: 0 };
-  const stream: AsyncIterable<Buffer> = src && gunzip ? src.pipe(gunzip) : readAhead(fd, ring!, plain);
-  let bytes = 0;
+  const plain = src ? null : new PlainReads(fd);
   try {
-    for await (const chunk of stream) {
-      bytes += chunk.length;
-      if (bytes > limits.maxArchiveBytes) {
-        throw new TarFormatError(
-          `archive expands beyond ${limits.maxArchiveBytes} bytes (raise the limit with --max-archive-bytes if this bundle is genuine)`,
-          bytes,
-        );
+    if (src && gunzip) {
+      for await (const chunk of src.pipe(gunzip) as AsyncIterable<Buffer>) {
+        seen.bytes += chunk.length;
+        if (seen.bytes > limits.maxArchiveBytes) throw limitError(limits.maxArchiveBytes, seen.bytes);
+        reader.write(chunk);
+        progress?.(src.bytesRead);
       }
-      reader.write(chunk);
-      onProgress?.({ bytes: src ? src.bytesRead : plain.read, totalBytes: size, entries });
-    }
+    } else await readPlain(plain!, reader, digests, stop, limits.maxArchiveBytes, seen, progress);
     reader.end();
     await digests.drained();
     // zlib quietly stops at a gzip member followed by a zero byte and ignores the rest of
     // the file: bytes no check would cover. bytesWritten counts the compressed input used.
     if (gunzip && gunzip.bytesWritten !== size) {
-      throw new TarFormatError(`${size - gunzip.bytesWritten} bytes after the end of the gzip stream`, bytes);
+      throw new TarFormatError(`${size - gunzip.bytesWritten} bytes after the end of the gzip stream`, seen.bytes);
     }
-    return { gzip, bytes, stopped: false, offloaded: digests.offloaded };
+    return { gzip, bytes: seen.bytes, stopped: false, offloaded: digests.offloaded };
   } catch (e) {
     src?.destroy();
     gunzip?.destroy();
-    if (e instanceof StopReading) return { gzip, bytes, stopped: true, offloaded: digests.offloaded };
+    if (e instanceof StopReading) return { gzip, bytes: seen.bytes, stopped: true, offloaded: digests.offloaded };
     if (e instanceof TarFormatError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('Z_')) {
-      throw new TarFormatError(`gzip stream is corrupt or truncated (${code})`, bytes);
+      throw new TarFormatError(`gzip stream is corrupt or truncated (${code})`, seen.bytes);
     }
     throw e;
   } finally {
+    // Nothing may read the descriptor when it is closed: not our reads, not the workers.
+    await plain?.close();
+    await digests.close();
     // The stream owns (and closes) the descriptor on the gzip path.
     if (!src) closeSync(fd);
-    await digests.close();
   }
 }
 
-function readAt(fd: number, b: Buffer, pos: number): Promise<Buffer> {
+function limitError(max: number, offset: number): TarFormatError {
+  return new TarFormatError(
+    `archive expands beyond ${max} bytes (raise the limit with --max-archive-bytes if this bundle is genuine)`,
+    offset,
+  );
+}
+
+/**
+ * Where the size limit stops a plain tar, and the offset the refusal names. Both are
+ * those of reading it in chunks of 1 MiB and refusing the first chunk that ends past the
+ * limit, before reading any of it: what this reader always did, so a limit stops the same
+ * archive at the same place however the reads go now.
+ */
+function limitStop(size: number, max: number): { at: number; offset: number } | null {
+  if (size <= max) return null;
+  const at = Math.floor(max / CHUNK) * CHUNK;
+  return { at, offset: Math.min(at + CHUNK, size) };
+}
+
+/**
+ * Feed a plain tar to the reader, passing over the data of entries hashed on workers.
+ * Every other byte goes through the reader in file order, up to the limit's stop.
+ */
+async function readPlain(
+  reads: PlainReads,
+  reader: TarReader,
+  digests: EntryDigests,
+  stop: { at: number; offset: number } | null,
+  max: number,
+  seen: { bytes: number },
+  progress: ((bytes: number) => void) | undefined,
+): Promise<void> {
+  let pos = 0;
+  for (;;) {
+    if (stop && pos >= stop.at) throw limitError(max, stop.offset);
+    digests.check();
+    const chunk = await reads.next(pos);
+    if (chunk.length === 0) return;
+    const part = stop && pos + chunk.length > stop.at ? chunk.subarray(0, stop.at - pos) : chunk;
+    seen.bytes = pos + part.length;
+    let off = reader.write(part);
+    while (reader.skipPending) {
+      off += reader.skipData();
+      if (off >= part.length) break;
+      off += reader.write(part.subarray(off));
+    }
+    pos += off;
+    seen.bytes = pos;
+    progress?.(pos);
+    digests.maybeRunSideTask();
+  }
+}
+
+function readInto(fd: number, b: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    read(fd, b, 0, b.length, pos, (err, n) => (err ? reject(err) : resolve(b.subarray(0, n))));
+    read(fd, b, 0, length, position, (err, n) => (err ? reject(err) : resolve(n)));
   });
 }
 
 /**
- * The read buffers of a plain tar, in shared memory so hash workers can read entries in
- * place. A buffer a worker still hashes from is held and not read into again until released.
+ * The file from any position on, with reads of what follows already issued (the copy from
+ * disk or page cache then runs on libuv's threads while this thread hashes; a read stream
+ * keeps at most one read going: 38% of a 1 GiB verify was idle). Reading ahead starts small
+ * after every jump, since the data there may be passed over too, and grows while reading
+ * goes straight on. Buffers are reused (fresh 1 MiB buffers per read cost a page fault per
+ * 4 KiB, a third of a second per GiB); a chunk is valid until the next call.
  */
-class Ring implements SharedBuffers {
-  readonly buffers: SharedArrayBuffer[];
-  readonly views: Buffer[];
-  private readonly refs: number[];
-  private readonly slots = new Map<ArrayBufferLike, number>();
-  private wake: (() => void) | null = null;
-  private broken: Error | null = null;
+class PlainReads {
+  private readonly free: Buffer[] = Array.from({ length: READS_IN_FLIGHT + 1 }, () => Buffer.allocUnsafeSlow(CHUNK));
+  private readonly queue: Array<{ at: number; length: number; buf: Buffer; done: Promise<number> }> = [];
+  private current: Buffer | null = null;
+  private streak = 0;
+  private issueAt = 0;
+  /** Where the chunk last returned ends: reading on from there is no jump. */
+  private expect = -1;
 
-  constructor(readonly size: number) {
-    this.buffers = Array.from({ length: size }, () => new SharedArrayBuffer(CHUNK));
-    this.views = this.buffers.map((b) => Buffer.from(b));
-    this.refs = this.buffers.map(() => 0);
-    this.buffers.forEach((b, k) => this.slots.set(b, k));
-  }
+  constructor(private readonly fd: number) {}
 
-  slotOf(chunk: Buffer): number {
-    return this.slots.get(chunk.buffer) ?? -1;
-  }
-
-  hold(slot: number): void {
-    this.refs[slot]!++;
-  }
-
-  release(slot: number): void {
-    if (--this.refs[slot]! === 0) this.wake?.();
-  }
-
-  isFree(slot: number): boolean {
-    return this.refs[slot] === 0;
-  }
-
-  async whenFree(slot: number): Promise<void> {
-    while (!this.broken && !this.isFree(slot)) {
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = null;
+  /** The bytes from `pos` on (empty at the end of the file). */
+  async next(pos: number): Promise<Buffer> {
+    if (this.current) this.free.push(this.current);
+    this.current = null;
+    if (pos === this.expect) this.streak++;
+    else {
+      await this.drop();
+      // The start of the file is read as it always was; a jump, carefully.
+      this.streak = pos === 0 ? READS_IN_FLIGHT : 0;
+      this.issueAt = pos;
     }
-    if (this.broken) throw this.broken;
-  }
-
-  abort(e: Error): void {
-    this.broken ??= e;
-    this.wake?.();
-  }
-}
-
-/**
- * The file in order, to its end, with reads of the next chunks already issued. A short
- * read re-aims the reads in flight. Leaves no read running when it ends, however it ends,
- * so the caller may close the descriptor.
- *
- * Buffers rotate: one per read in flight, the one being consumed, and spares for those
- * hash workers still hold. A read is issued only after the previous chunk in its buffer
- * was consumed and released, so it never lands in a buffer still in use; fresh 1 MiB
- * buffers per read cost a page fault per 4 KiB (a third of a second per GiB).
- */
-async function* readAhead(fd: number, ring: Ring, progress: { read: number }): AsyncGenerator<Buffer> {
-  let issued = 0;
-  const queue: Array<{ at: number; chunk: Promise<Buffer> }> = [];
-  let issueAt = 0;
-  let pos = 0;
-  try {
-    for (;;) {
-      while (queue.length < READS_IN_FLIGHT && ring.isFree(issued % ring.size)) {
-        const chunk = readAt(fd, ring.views[issued++ % ring.size]!, issueAt);
-        chunk.catch(() => undefined); // rejections are taken when the chunk's turn comes
-        queue.push({ at: issueAt, chunk });
-        issueAt += CHUNK;
-      }
-      if (queue.length === 0) {
-        await ring.whenFree(issued % ring.size);
-        continue;
-      }
-      const { at, chunk } = queue.shift()!;
-      const b = await chunk;
-      if (at !== pos) continue; // issued before a short read: stale
-      if (b.length === 0) return;
-      pos += b.length;
-      if (b.length < CHUNK) issueAt = pos;
-      progress.read = pos;
-      yield b;
+    const depth = this.streak === 0 ? 1 : Math.min(READS_IN_FLIGHT, this.streak + 1);
+    while (this.queue.length < depth && this.free.length > 0) {
+      const length = this.streak === 0 ? FIRST_READ : CHUNK;
+      const buf = this.free.pop()!;
+      const done = readInto(this.fd, buf, length, this.issueAt);
+      done.catch(() => undefined); // taken when its turn comes, or dropped
+      this.queue.push({ at: this.issueAt, length, buf, done });
+      this.issueAt += length;
     }
-  } finally {
-    await Promise.allSettled(queue.map((q) => q.chunk));
+    const r = this.queue.shift()!;
+    this.current = r.buf;
+    const n = await r.done;
+    this.expect = r.at + n;
+    // Only the end of the file reads short: what was issued beyond it is void.
+    if (n < r.length) {
+      await this.drop();
+      this.issueAt = this.expect;
+    }
+    return r.buf.subarray(0, n);
+  }
+
+  /** Let the reads in flight land, then forget them. */
+  private async drop(): Promise<void> {
+    const q = this.queue.splice(0);
+    await Promise.allSettled(q.map((r) => r.done));
+    for (const r of q) this.free.push(r.buf);
+  }
+
+  /** Resolves when no read is running any more. */
+  close(): Promise<void> {
+    return this.drop();
   }
 }
 

@@ -28,6 +28,11 @@ export interface TarEntryHeader {
 export interface EntrySink {
   update(chunk: Buffer): void;
   end(): void;
+  /**
+   * The caller reads this entry's data itself (elsewhere, from the file): write() stops
+   * where the data begins and skipData() passes over it; update() is never called.
+   */
+  readonly external?: boolean;
 }
 
 export interface TarReaderLimits {
@@ -80,9 +85,14 @@ export class TarReader {
     throw new TarFormatError(msg, at);
   }
 
-  write(chunk: Buffer): void {
+  /**
+   * Bytes of `chunk` consumed: all of them, unless the data of an entry with an external
+   * sink begins inside it (see skipPending).
+   */
+  write(chunk: Buffer): number {
     let off = 0;
     while (off < chunk.length) {
+      if (this.state === 'data' && this.sink!.external) return off;
       switch (this.state) {
         case 'data': {
           const n = Math.min(this.remaining, chunk.length - off);
@@ -144,6 +154,27 @@ export class TarReader {
         }
       }
     }
+    return off;
+  }
+
+  /** Offset in the archive of the next byte to write: where an entry's data starts, in onEntry. */
+  get position(): number {
+    return this.offset;
+  }
+
+  /** The reader waits at the data of an entry with an external sink: skipData() first. */
+  get skipPending(): boolean {
+    return this.state === 'data' && this.sink!.external === true;
+  }
+
+  /** Pass over the data of the entry with an external sink; returns its length. */
+  skipData(): number {
+    if (!this.skipPending) throw new Error('internal: no entry data to skip');
+    const n = this.remaining;
+    this.offset += n;
+    this.remaining = 0;
+    this.finishData();
+    return n;
   }
 
   /** Call at end of input: anything but a complete archive is an error. */

@@ -77,8 +77,14 @@ export class BundleChecks {
    * copy of a metadata file is a malformed archive, reported without any of this).
    */
   precompute(): void {
-    this.signatures();
-    this.checksumLines();
+    // Never throws: a step that fails is left undone, for finish() to run (and fail) in
+    // its turn, only if the archive turns out readable, exactly as without this.
+    try {
+      this.signatures();
+      this.checksumLines();
+    } catch {
+      // see above
+    }
   }
 
   /** Set once the archive is read: from then on, a missing file is missing for good. */

@@ -178,7 +178,8 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
       },
       limits,
       opts.onProgress,
-      { hashThreads: opts.threads },
+      // With a large manifest the remote checks do this; else this thread does it early.
+      { hashThreads: opts.threads, whileHashing: () => remote === null && checks.precompute() },
     );
   } catch (e) {
     void (remote as RemoteChecks | null)?.close();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ARCHIVE_LIMITS, readArchive, type ArchiveRead } from '../../src/bundle/read-archive.js';
-import { TarFormatError } from '../../src/bundle/tar-reader.js';
+import { TarFormatError, TarReader } from '../../src/bundle/tar-reader.js';
 import { loadTrustFile } from '../../src/trust/trust-file.js';
 import { verifyBundle } from '../../src/verify/verifier.js';
 import { archive, file } from '../helpers/tar-craft.js';
@@ -141,6 +141,21 @@ describe('hashing large entries on worker threads', () => {
     });
   }
 
+  it('stops at any --max-archive-bytes at the same byte as on one thread, entries passed over or not', async () => {
+    const path = put('limits.tar', tar);
+    for (let limit = 100 * KiB; limit < tar.length + 2 * 1024 * KiB; limit += 700 * KiB + 13) {
+      const pooled = await readDigests(path, 2, limit);
+      const inline = await readDigests(path, 0, limit);
+      expect(pooled.error, `limit ${limit}`).toEqual(inline.error);
+      // The refusal names the end of the MiB the limit falls in (or of the file), as reading
+      // in MiB chunks always did.
+      const MiB = 1024 * KiB;
+      const expected = tar.length > limit ? Math.min((Math.floor(limit / MiB) + 1) * MiB, tar.length) : null;
+      expect(inline.error?.offset ?? null, `limit ${limit}`).toBe(expected);
+      if (!inline.error) expect(pooled.digests).toEqual(inline.digests);
+    }
+  });
+
   it('stops at --max-archive-bytes inside a large entry at the same byte as on one thread', async () => {
     const path = put('limit.tar', tar);
     const limit = dataAt('big-d') + 1000 * KiB;
@@ -198,5 +213,58 @@ describe('verify with blobs hashed on worker threads', () => {
     const r = await both(path);
     expect(r.checks[0]).toMatchObject({ name: 'archive', status: 'fail', code: 'ARCHIVE_MALFORMED' });
     expect(r.checks[0]!.message).toMatch(/unexpected end of archive inside an entry/);
+  });
+});
+
+describe('TarReader: entries whose data the caller passes over', () => {
+  const big = randomBytes(5000);
+  const tar = archive(file('a', 'first'), file('big', big), file('c', 'third'));
+
+  /** Read `bytes` in chunks of `step`, passing over the data of `big`; what was seen or refused. */
+  function read(bytes: Buffer, step: number): { seen: string[]; error: string | null } {
+    const seen: string[] = [];
+    const reader: TarReader = new TarReader((h) => {
+      if (h.name === 'big') {
+        seen.push(`big@${reader.position}`);
+        return { external: true, update: () => seen.push('update of big'), end: () => seen.push('end big') };
+      }
+      const parts: Buffer[] = [];
+      return { update: (c) => parts.push(Buffer.from(c)), end: () => seen.push(`${h.name}=${Buffer.concat(parts).toString()}`) };
+    });
+    try {
+      let pos = 0;
+      while (pos < bytes.length) {
+        const chunk = bytes.subarray(pos, Math.min(pos + step, bytes.length));
+        let off = reader.write(chunk);
+        while (reader.skipPending) {
+          off += reader.skipData();
+          if (off >= chunk.length) break;
+          off += reader.write(chunk.subarray(off));
+        }
+        pos += off;
+      }
+      reader.end();
+      return { seen, error: null };
+    } catch (e) {
+      if (!(e instanceof TarFormatError)) throw e;
+      return { seen, error: `${e.message} @${e.offset}` };
+    }
+  }
+
+  it('stops at the data, skips it whole, checks the padding and reads on, at any chunk size', () => {
+    for (const step of [1, 100, 512, 513, 4096, 1 << 20]) {
+      expect(read(tar, step)).toEqual({ seen: ['a=first', 'big@1536', 'end big', 'c=third'], error: null });
+    }
+  });
+
+  it('still refuses non-zero padding after the passed-over data', () => {
+    const t = Buffer.from(tar);
+    t[1536 + 5000 + 3] = 1;
+    expect(read(t, 4096).error).toBe(`non-zero padding after an entry @${1536 + 5000 + 3}`);
+  });
+
+  it('refuses to skip when it is not waiting at such data', () => {
+    const reader = new TarReader(() => ({ update: () => undefined, end: () => undefined }));
+    expect(() => reader.skipData()).toThrow(/no entry data to skip/);
   });
 });
