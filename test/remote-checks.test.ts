@@ -47,14 +47,17 @@ describe('checks on a worker thread report exactly what the checks on one thread
     trust = trustMod.loadTrustFile(writeTrustFile(join(root, 'trust.json'), { acme: [KEYS.acme.pub] }));
   }, 120_000);
 
-  /** The report on a worker and on one thread; they must agree, and the worker must have run. */
+  /**
+   * The report on workers and on one thread; they must agree, and the workers must have
+   * run: one for the checks, one for the envelope (over 1 MiB here too).
+   */
   async function both(path: string, extra: Partial<VerifyOptions> = {}): Promise<VerifyReport> {
     const opts = { bundle: path, trust, tenant: 'acme', ...extra } as VerifyOptions;
     const before = remote.RemoteChecks.started;
     const onWorker = await verifier.verifyBundle({ ...opts, threads: 2 });
-    expect(remote.RemoteChecks.started).toBe(before + 1);
+    expect(remote.RemoteChecks.started).toBe(before + 2);
     const inline = await verifier.verifyBundle({ ...opts, threads: 0 });
-    expect(remote.RemoteChecks.started).toBe(before + 1);
+    expect(remote.RemoteChecks.started).toBe(before + 2);
     expect(onWorker).toEqual(inline);
     return onWorker;
   }
@@ -90,6 +93,15 @@ describe('checks on a worker thread report exactly what the checks on one thread
     );
     const r = await both(path);
     expect(r.checks.find((c) => c.status === 'fail')?.code).toBe('PAYLOAD_MISMATCH');
+  });
+
+  it('an envelope whose payload is not base64 (read apart, the statement then from manifest.json)', async () => {
+    const path = await rewriteBundle(bundle, variant('badb64.tar'), (entries) =>
+      entries.map((e) => (e.name === 'manifest.dsse.json' ? fileEntry(e.name, Buffer.from(e.data.toString('latin1').replace('"payload":"ey', '"payload":"!y'), 'latin1')) : e)),
+    );
+    const r = await both(path);
+    expect(r.checks.find((c) => c.name === 'envelope')).toMatchObject({ status: 'fail', code: 'ENVELOPE_INVALID' });
+    expect(r.checks.find((c) => c.name === 'schema')?.status).toBe('pass');
   });
 
   it('a changed blob', async () => {

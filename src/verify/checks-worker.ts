@@ -1,38 +1,69 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { TrustStore } from '../trust/trust-file.js';
-import { BundleChecks } from './checks.js';
+import { BundleChecks, readEnvelope, type EnvelopeRead } from './checks.js';
 import type { FromWorker, RemoteInit, ToWorker } from './remote-checks.js';
 
-/** Worker thread of RemoteChecks: BundleChecks fed by messages, the report sent back. */
-const { opts, trust } = workerData as RemoteInit;
-const checks = new BundleChecks({ ...opts, trust: trust ? new TrustStore(trust) : null });
+/**
+ * Worker thread of RemoteChecks. Role 'checks': BundleChecks fed by messages, the report
+ * sent back. Role 'envelope': reads the one envelope it is sent and sends back the result.
+ */
+const { role, opts, trust } = workerData as RemoteInit;
 const port = parentPort!;
+const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-port.on('message', (m: ToWorker) => {
-  switch (m.t) {
-    case 'file': {
-      const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
-      (m.audit ? checks.auditFiles : checks.meta).set(m.name, bytes);
-      // The point of this thread: the costly metadata steps while blobs are still hashed.
-      if (!m.audit) checks.precompute();
-      break;
-    }
-    case 'entries': {
-      const names = m.names.split('\n');
-      for (let k = 0; k < names.length; k++) {
-        checks.entries.set(names[k]!, { sha256: m.digests.slice(64 * k, 64 * k + 64), size: m.sizes[k]! });
+if (role === 'envelope') {
+  port.once('message', (m: ToWorker) => {
+    if (m.t !== 'file') return;
+    const read = readEnvelope(asBuffer(m.bytes), opts.maxSignatures);
+    port.postMessage({ envelope: portable(read) } satisfies FromWorker);
+  });
+} else {
+  const checks = new BundleChecks({ ...opts, trust: trust ? new TrustStore(trust) : null });
+  port.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'file':
+        (m.audit ? checks.auditFiles : checks.meta).set(m.name, asBuffer(m.bytes));
+        // The point of this thread: the costly metadata steps while entries are still read.
+        if (!m.audit) checks.precompute();
+        break;
+      case 'envelope-elsewhere':
+        checks.envelopeReadElsewhere();
+        break;
+      case 'envelope-read': {
+        const r = m.read;
+        checks.setEnvelopeRead(typeof r === 'string' ? r : { envelope: r.envelope, payload: asBuffer(r.payload) });
+        checks.precompute();
+        break;
       }
-      break;
-    }
-    case 'finish': {
-      let reply: FromWorker;
-      try {
-        reply = { report: checks.finish(null).report };
-      } catch (e) {
-        reply = { error: e instanceof Error ? e.message : String(e) };
+      case 'entries': {
+        const names = m.names.split('\n');
+        for (let k = 0; k < names.length; k++) {
+          checks.entries.set(names[k]!, { sha256: m.digests.slice(64 * k, 64 * k + 64), size: m.sizes[k]! });
+        }
+        break;
       }
-      port.postMessage(reply);
-      break;
+      case 'finish': {
+        let reply: FromWorker;
+        try {
+          reply = { report: checks.finish(null).report };
+        } catch (e) {
+          reply = { error: e instanceof Error ? e.message : String(e) };
+        }
+        port.postMessage(reply);
+        break;
+      }
     }
-  }
-});
+  });
+}
+
+/**
+ * The read as it crosses threads: the payload in shared memory (no copy on the way to the
+ * checks worker), the envelope without its base64 text, which nothing after decoding needs
+ * (the checks use its type and signatures).
+ */
+function portable(read: EnvelopeRead): EnvelopeRead {
+  if (typeof read === 'string') return read;
+  const shared = Buffer.from(new SharedArrayBuffer(read.payload.length));
+  shared.set(read.payload);
+  return { envelope: { ...read.envelope, payload: '' }, payload: shared };
+}

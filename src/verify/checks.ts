@@ -61,8 +61,12 @@ interface StatementRead {
 export class BundleChecks {
   readonly meta = new Map<string, Buffer>();
   readonly auditFiles = new Map<string, Buffer>();
-  private envelopeMemo: { envelope: DsseEnvelope; payload: Buffer } | string | undefined;
+  private envelopeMemo: EnvelopeRead | undefined;
+  /** Another thread reads the envelope (see setEnvelopeRead): precompute does not. */
+  private envelopeElsewhere = false;
   private statementMemo: StatementRead | null | undefined;
+  /** Statements read so far, by their bytes: manifest.json is read before the payload is known. */
+  private readonly statementReads: StatementRead[] = [];
   private signaturesMemo: SignatureVerdict | null | undefined;
   private checksumsMemo: ChecksumLine[] | string | undefined;
 
@@ -80,17 +84,32 @@ export class BundleChecks {
     // Never throws: a step that fails is left undone, for finish() to run (and fail) in
     // its turn, only if the archive turns out readable, exactly as without this.
     try {
-      this.signatures();
+      // The signed payload is nearly always manifest.json itself: read that while the
+      // envelope is still being read (here or elsewhere); finish() uses it only when the
+      // payload turns out to be the same bytes.
+      const manifest = this.meta.get(MANIFEST);
+      if (manifest && this.envelopeMemo === undefined) this.parseStatement(manifest);
+      if (!this.envelopeElsewhere || this.envelopeMemo !== undefined) this.signatures();
       this.checksumLines();
     } catch {
       // see above
     }
   }
 
+  /** The envelope is read on another thread: precompute waits for setEnvelopeRead. */
+  envelopeReadElsewhere(): void {
+    this.envelopeElsewhere = true;
+  }
+
+  /** What readEnvelope gave, on another thread, for this bundle's envelope bytes. */
+  setEnvelopeRead(read: EnvelopeRead): void {
+    this.envelopeMemo = read;
+  }
+
   /** Set once the archive is read: from then on, a missing file is missing for good. */
   private complete = false;
 
-  private envelopeRead(): { envelope: DsseEnvelope; payload: Buffer } | string | null {
+  private envelopeRead(): EnvelopeRead | null {
     const bytes = this.meta.get(ENVELOPE);
     if (!bytes) return null;
     return (this.envelopeMemo ??= readEnvelope(bytes, this.opts.maxSignatures));
@@ -108,6 +127,13 @@ export class BundleChecks {
     if (!env && !this.complete) return undefined;
     const bytes = payload ?? this.meta.get(MANIFEST);
     if (!bytes) return this.complete ? (this.statementMemo = null) : undefined;
+    return (this.statementMemo = this.parseStatement(bytes));
+  }
+
+  /** Parse, canonical form and schema of these bytes; the same for the same bytes. */
+  private parseStatement(bytes: Buffer): StatementRead {
+    const known = this.statementReads.find((r) => r.bytes === bytes || r.bytes.equals(bytes));
+    if (known) return known;
     const read: StatementRead = { bytes, notJson: null, canonical: false, schema: null, statement: null };
     let doc: unknown = undefined;
     try {
@@ -120,7 +146,8 @@ export class BundleChecks {
       read.schema = schemaProblem('manifest', doc);
       if (!read.schema) read.statement = doc as Statement;
     }
-    return (this.statementMemo = read);
+    this.statementReads.push(read);
+    return read;
   }
 
   /** The signature verdict, null when it is not evaluated (see finish). */
@@ -336,7 +363,10 @@ const LATER_CHECKS: ReadonlyArray<[string, Category]> = [
   ['tenant', 'tenant'],
 ];
 
-function readEnvelope(bytes: Buffer, maxSignatures: number): { envelope: DsseEnvelope; payload: Buffer } | string {
+/** The envelope and its decoded payload, or why the envelope is not acceptable. */
+export type EnvelopeRead = { envelope: DsseEnvelope; payload: Buffer } | string;
+
+export function readEnvelope(bytes: Buffer, maxSignatures: number): EnvelopeRead {
   let doc;
   try {
     doc = parseStrictJsonBytes(bytes);

@@ -2,11 +2,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TrustFileData } from '../trust/trust-file.js';
-import type { CheckOptions, Seen } from './checks.js';
+import type { CheckOptions, EnvelopeRead, Seen } from './checks.js';
 import type { VerifyReport } from './report.js';
 
-/** What crosses to the worker: options without the TrustStore class, which does not clone. */
+/**
+ * What crosses to a worker: options without the TrustStore class, which does not clone.
+ * role 'checks' runs BundleChecks; 'envelope' only reads the DSSE envelope.
+ */
 export interface RemoteInit {
+  role: 'checks' | 'envelope';
   opts: Omit<CheckOptions, 'trust'>;
   trust: TrustFileData | null;
 }
@@ -14,9 +18,11 @@ export interface RemoteInit {
 export type ToWorker =
   | { t: 'file'; name: string; audit: boolean; bytes: Uint8Array }
   | { t: 'entries'; names: string; digests: string; sizes: Float64Array }
+  | { t: 'envelope-elsewhere' }
+  | { t: 'envelope-read'; read: EnvelopeRead }
   | { t: 'finish' };
 
-export type FromWorker = { report: VerifyReport } | { error: string };
+export type FromWorker = { report: VerifyReport } | { envelope: EnvelopeRead } | { error: string };
 
 /** Entries per message: few messages, none of them large. */
 const BATCH = 4096;
@@ -26,12 +32,17 @@ const WORKER_URL = new URL('./checks-worker.js', import.meta.url);
  * BundleChecks on a worker thread, fed while the archive is read: the metadata files as
  * soon as each is complete, so parsing the statement, checking its canonical form and
  * schema and the signatures (seconds for a manifest of 100,000 artifacts) overlaps with
- * hashing the blobs here; the entries in batches; at the end only the cross-checks remain.
+ * reading and hashing the entries here; the entries in batches; at the end only the
+ * cross-checks remain. A large envelope is read on a second worker meanwhile (its strict
+ * parse and base64 decoding cost about what the statement's parse does), and handed over.
  * Only the report comes back (cloning the statement back would cost what was saved).
  * The compiled worker exists only under dist/: from the sources there is no remote.
  */
 export class RemoteChecks {
-  private readonly worker: Worker;
+  private readonly checks: Worker;
+  private envelope: Worker | null = null;
+  /** Settles when the envelope worker answered or failed. */
+  private envelopeDone: Promise<void> = Promise.resolve();
   private names: string[] = [];
   private digests: string[] = [];
   private sizes: number[] = [];
@@ -39,11 +50,16 @@ export class RemoteChecks {
   /** Workers started in this process (tests tell the remote path from the inline one by it). */
   static started = 0;
 
-  private constructor(init: RemoteInit) {
+  private constructor(private readonly init: Omit<RemoteInit, 'role'>) {
+    this.checks = RemoteChecks.spawn({ ...init, role: 'checks' });
+    this.checks.on('error', (e) => (this.failed ??= e));
+  }
+
+  private static spawn(init: RemoteInit): Worker {
     RemoteChecks.started++;
-    this.worker = new Worker(WORKER_URL, { workerData: init });
-    this.worker.unref();
-    this.worker.on('error', (e) => (this.failed ??= e));
+    const w = new Worker(WORKER_URL, { workerData: init });
+    w.unref();
+    return w;
   }
 
   static start(opts: CheckOptions): RemoteChecks | null {
@@ -52,8 +68,26 @@ export class RemoteChecks {
     return new RemoteChecks({ opts: rest, trust: trust ? trust.data : null });
   }
 
-  file(name: string, bytes: Buffer, audit: boolean): void {
+  /** The envelope is coming: read it on a worker of its own. Before its bytes are passed. */
+  readEnvelopeApart(): void {
+    if (this.envelope || this.failed) return;
+    const w = RemoteChecks.spawn({ ...this.init, role: 'envelope' });
+    this.envelope = w;
+    this.post({ t: 'envelope-elsewhere' });
+    this.envelopeDone = new Promise<void>((resolve) => {
+      w.once('message', (m: FromWorker) => {
+        // Without an answer the checks worker reads the envelope itself, from its bytes.
+        if ('envelope' in m) this.post({ t: 'envelope-read', read: m.envelope });
+        resolve();
+      });
+      w.once('error', () => resolve());
+      w.once('exit', () => resolve());
+    });
+  }
+
+  file(name: string, bytes: Buffer, audit: boolean, envelope: boolean): void {
     this.post({ t: 'file', name, audit, bytes });
+    if (envelope && this.envelope) this.envelope.postMessage({ t: 'file', name, audit, bytes } satisfies ToWorker);
   }
 
   entry(name: string, seen: Seen): void {
@@ -74,16 +108,18 @@ export class RemoteChecks {
   }
 
   private post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
-    if (!this.failed) this.worker.postMessage(m, transfer);
+    if (!this.failed) this.checks.postMessage(m, transfer);
   }
 
   /** The report, or null when the worker failed (the caller then checks on this thread). */
   async finish(): Promise<VerifyReport | null> {
     this.flush();
-    if (this.failed) return null;
-    const w = this.worker;
+    const w = this.checks;
     w.ref();
     try {
+      this.envelope?.ref();
+      await this.envelopeDone;
+      if (this.failed) return null;
       return await new Promise<VerifyReport | null>((resolve) => {
         w.once('message', (m: FromWorker) => resolve('report' in m ? m.report : null));
         w.once('error', () => resolve(null));
@@ -95,7 +131,7 @@ export class RemoteChecks {
     }
   }
 
-  close(): Promise<number> {
-    return this.worker.terminate();
+  async close(): Promise<void> {
+    await Promise.all([this.checks.terminate(), this.envelope?.terminate()]);
   }
 }

@@ -112,8 +112,8 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
     remoteWanted = false;
     remote = RemoteChecks.start(checkOptions);
     if (!remote) return;
-    for (const [name, bytes] of meta) remote.file(name, bytes, false);
-    for (const [name, bytes] of auditFiles) remote.file(name, bytes, true);
+    for (const [name, bytes] of meta) remote.file(name, bytes, false, false);
+    for (const [name, bytes] of auditFiles) remote.file(name, bytes, true, false);
     for (const [name, seen] of entries) remote.entry(name, seen);
   };
 
@@ -156,6 +156,7 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
         }
         if (size > cap) throw new TarFormatError(`${name} is ${size} bytes, over the limit of ${cap}`, h.offset);
         if (remoteWanted && size >= REMOTE_CHECKS_MIN && (name === MANIFEST || name === ENVELOPE)) startRemote();
+        if (name === ENVELOPE && size >= REMOTE_CHECKS_MIN) (remote as RemoteChecks | null)?.readEnvelopeApart();
         // Read whole (the limit above bounds it): one copy, one hash call at the end. In
         // shared memory when remote checks take it: a second copy of tens of MiB costs more
         // than the checks save (fresh pages are slow to fault in on some hosts).
@@ -171,7 +172,7 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
             const seen = { sha256: hash('sha256', bytes, 'hex'), size };
             entries.set(name, seen);
             (audit ? auditFiles : meta).set(name, bytes);
-            remote?.file(name, bytes, audit);
+            remote?.file(name, bytes, audit, name === ENVELOPE);
             remote?.entry(name, seen);
           },
         };
