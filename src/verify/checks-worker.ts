@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { TrustStore } from '../trust/trust-file.js';
-import { BundleChecks, readEnvelope, type EnvelopeRead } from './checks.js';
+import { BundleChecks, checkSignaturesAhead, readEnvelope, type EnvelopeRead } from './checks.js';
 import type { FromWorker, RemoteInit, ToWorker } from './remote-checks.js';
 
 /**
@@ -15,7 +15,8 @@ if (role === 'envelope') {
   port.once('message', (m: ToWorker) => {
     if (m.t !== 'file') return;
     const read = readEnvelope(asBuffer(m.bytes), opts.maxSignatures);
-    port.postMessage({ envelope: portable(read) } satisfies FromWorker);
+    const checked = trust ? checkSignaturesAhead(read, new TrustStore(trust)) : [];
+    port.postMessage({ envelope: portable(read), checked } satisfies FromWorker);
   });
 } else {
   const checks = new BundleChecks({ ...opts, trust: trust ? new TrustStore(trust) : null });
@@ -31,7 +32,7 @@ if (role === 'envelope') {
         break;
       case 'envelope-read': {
         const r = m.read;
-        checks.setEnvelopeRead(typeof r === 'string' ? r : { envelope: r.envelope, payload: asBuffer(r.payload) });
+        checks.setEnvelopeRead(typeof r === 'string' ? r : { envelope: r.envelope, payload: asBuffer(r.payload) }, m.checked);
         checks.precompute();
         break;
       }

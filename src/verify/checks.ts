@@ -1,5 +1,6 @@
 import { sha256Hex, SHA256_HEX } from '../crypto/sha256.js';
-import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, toEnvelope, type DsseEnvelope } from '../crypto/dsse.js';
+import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, toEnvelope, verifySignature, type DsseEnvelope } from '../crypto/dsse.js';
+import type { PublicKey } from '../crypto/keys.js';
 import { canonicalize } from '../json/canonical.js';
 import { JsonSyntaxError, parseStrictJsonBytes } from '../json/strict-parse.js';
 import { schemaProblem } from '../manifest/schemas.js';
@@ -8,7 +9,7 @@ import { parseChecksums, type ChecksumLine } from '../bundle/checksums.js';
 import { BLOB_PREFIX, CHECKSUMS, ENVELOPE, MANIFEST, METADATA_ENTRIES, unsafeNameReason } from '../bundle/layout.js';
 import type { TrustStore } from '../trust/trust-file.js';
 import { finishReport, type CheckResult, type SignerResult, type VerifyReport } from './report.js';
-import { evaluateSignatures, type SignatureVerdict } from './signatures.js';
+import { evaluateSignatures, type SignatureCheck, type SignatureVerdict } from './signatures.js';
 import { checkAuditTrail, hasAuditTrail, selectionProblem } from './audit-trail.js';
 import { crossTenantProblem, evaluateCrossTenant, involvedTenants } from './cross-tenant.js';
 import type { Category } from '../errors.js';
@@ -67,6 +68,8 @@ export class BundleChecks {
   private statementMemo: StatementRead | null | undefined;
   /** Statements read so far, by their bytes: manifest.json is read before the payload is known. */
   private readonly statementReads: StatementRead[] = [];
+  /** Signature checks done ahead (see checkSignaturesAhead), by key id and signature. */
+  private readonly checkedAhead = new Map<string, boolean>();
   private signaturesMemo: SignatureVerdict | null | undefined;
   private checksumsMemo: ChecksumLine[] | string | undefined;
 
@@ -101,9 +104,13 @@ export class BundleChecks {
     this.envelopeElsewhere = true;
   }
 
-  /** What readEnvelope gave, on another thread, for this bundle's envelope bytes. */
-  setEnvelopeRead(read: EnvelopeRead): void {
+  /**
+   * What readEnvelope gave, on another thread, for this bundle's envelope bytes, and the
+   * signature checks checkSignaturesAhead made with it there.
+   */
+  setEnvelopeRead(read: EnvelopeRead, checked: readonly SignatureChecked[] = []): void {
     this.envelopeMemo = read;
+    for (const [keyid, sig, ok] of checked) this.checkedAhead.set(`${keyid} ${sig}`, ok);
   }
 
   /** Set once the archive is read: from then on, a missing file is missing for good. */
@@ -163,9 +170,11 @@ export class BundleChecks {
       return (this.signaturesMemo = null);
     }
     const at = this.opts.at ?? statement.predicate.createdAt;
+    const ahead = this.checkedAhead;
+    const verify: SignatureCheck = (type, payload, sig, key) => ahead.get(`${key.keyid} ${sig}`) ?? verifySignature(type, payload, sig, key);
     return (this.signaturesMemo = cross
-      ? evaluateCrossTenant(env.envelope, env.payload, trust, involvedTenants(statement), at)
-      : evaluateSignatures(env.envelope, env.payload, trust, statement.predicate.tenant, at));
+      ? evaluateCrossTenant(env.envelope, env.payload, trust, involvedTenants(statement), at, verify)
+      : evaluateSignatures(env.envelope, env.payload, trust, statement.predicate.tenant, at, verify));
   }
 
   private checksumLines(): ChecksumLine[] | string | null {
@@ -362,6 +371,29 @@ const LATER_CHECKS: ReadonlyArray<[string, Category]> = [
   ['signatures', 'trust'],
   ['tenant', 'tenant'],
 ];
+
+/** A signature of the envelope checked against a trusted key: [key id, signature, valid]. */
+export type SignatureChecked = [keyid: string, sig: string, ok: boolean];
+
+/**
+ * Check each signature against the trusted keys (of any tenant) its keyid names: the
+ * likely checks, each a hash of the whole payload, done before the statement says which
+ * tenant and instant count. A key id is the digest of the key, so the answer is the one
+ * the same check gives later; evaluateSignatures decides what counts, as ever.
+ */
+export function checkSignaturesAhead(read: EnvelopeRead, trust: TrustStore): SignatureChecked[] {
+  if (typeof read === 'string') return [];
+  const keys = new Map<string, PublicKey>();
+  for (const t of trust.tenants()) for (const k of trust.keysFor(t)) keys.set(k.keyid, k);
+  const out: SignatureChecked[] = [];
+  for (const s of read.envelope.signatures) {
+    const key = keys.get(s.keyid);
+    if (key && !out.some(([id, sig]) => id === key.keyid && sig === s.sig)) {
+      out.push([key.keyid, s.sig, verifySignature(read.envelope.payloadType, read.payload, s.sig, key)]);
+    }
+  }
+  return out;
+}
 
 /** The envelope and its decoded payload, or why the envelope is not acceptable. */
 export type EnvelopeRead = { envelope: DsseEnvelope; payload: Buffer } | string;

@@ -2,7 +2,7 @@ import type { DsseEnvelope } from '../crypto/dsse.js';
 import type { Statement } from '../manifest/statement.js';
 import type { TrustStore } from '../trust/trust-file.js';
 import type { SignerResult } from './report.js';
-import { evaluateSignatures, type SignatureVerdict } from './signatures.js';
+import { evaluateSignatures, type SignatureCheck, type SignatureVerdict } from './signatures.js';
 
 /** The tenants a bundle involves: all of a cross-tenant bundle's, else its one tenant. */
 export const involvedTenants = (st: Statement): string[] => (st.predicate.crossTenant ? [...st.predicate.crossTenant.tenants] : [st.predicate.tenant]);
@@ -13,8 +13,15 @@ export const involvedTenants = (st: Statement): string[] => (st.predicate.crossT
  * evidence. The first failing tenant decides; signers are merged per signature, a
  * signature counting as valid if it is valid for any involved tenant.
  */
-export function evaluateCrossTenant(envelope: DsseEnvelope, payload: Uint8Array, trust: TrustStore, tenants: readonly string[], at: string): SignatureVerdict {
-  const verdicts = tenants.map((t) => evaluateSignatures(envelope, payload, trust, t, at));
+export function evaluateCrossTenant(
+  envelope: DsseEnvelope,
+  payload: Uint8Array,
+  trust: TrustStore,
+  tenants: readonly string[],
+  at: string,
+  verify?: SignatureCheck,
+): SignatureVerdict {
+  const verdicts = tenants.map((t) => evaluateSignatures(envelope, payload, trust, t, at, verify));
   const rank = (s: SignerResult) => (s.status === 'valid' ? 0 : s.status === 'duplicate' ? 1 : 2);
   const signers = verdicts[0]!.signers.map((_, k) => verdicts.map((v) => v.signers[k]!).sort((a, b) => rank(a) - rank(b))[0]!);
   const failed = verdicts.find((v) => !v.ok);

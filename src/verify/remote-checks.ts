@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TrustFileData } from '../trust/trust-file.js';
-import type { CheckOptions, EnvelopeRead, Seen } from './checks.js';
+import type { CheckOptions, EnvelopeRead, Seen, SignatureChecked } from './checks.js';
 import type { VerifyReport } from './report.js';
 
 /**
@@ -19,10 +19,10 @@ export type ToWorker =
   | { t: 'file'; name: string; audit: boolean; bytes: Uint8Array }
   | { t: 'entries'; names: string; digests: string; sizes: Float64Array }
   | { t: 'envelope-elsewhere' }
-  | { t: 'envelope-read'; read: EnvelopeRead }
+  | { t: 'envelope-read'; read: EnvelopeRead; checked: SignatureChecked[] }
   | { t: 'finish' };
 
-export type FromWorker = { report: VerifyReport } | { envelope: EnvelopeRead } | { error: string };
+export type FromWorker = { report: VerifyReport } | { envelope: EnvelopeRead; checked: SignatureChecked[] } | { error: string };
 
 /** Entries per message: few messages, none of them large. */
 const BATCH = 4096;
@@ -34,7 +34,8 @@ const WORKER_URL = new URL('./checks-worker.js', import.meta.url);
  * schema and the signatures (seconds for a manifest of 100,000 artifacts) overlaps with
  * reading and hashing the entries here; the entries in batches; at the end only the
  * cross-checks remain. A large envelope is read on a second worker meanwhile (its strict
- * parse and base64 decoding cost about what the statement's parse does), and handed over.
+ * parse and base64 decoding cost about what the statement's parse does), which also checks
+ * the signatures against the keys they name, and hands both over.
  * Only the report comes back (cloning the statement back would cost what was saved).
  * The compiled worker exists only under dist/: from the sources there is no remote.
  */
@@ -77,7 +78,7 @@ export class RemoteChecks {
     this.envelopeDone = new Promise<void>((resolve) => {
       w.once('message', (m: FromWorker) => {
         // Without an answer the checks worker reads the envelope itself, from its bytes.
-        if ('envelope' in m) this.post({ t: 'envelope-read', read: m.envelope });
+        if ('envelope' in m) this.post({ t: 'envelope-read', read: m.envelope, checked: m.checked });
         resolve();
       });
       w.once('error', () => resolve());

@@ -1,6 +1,10 @@
 import { verifySignature, type DsseEnvelope } from '../crypto/dsse.js';
+import type { PublicKey } from '../crypto/keys.js';
 import type { KeyStanding, TrustStore } from '../trust/trust-file.js';
 import type { SignerResult } from './report.js';
+
+/** verifySignature, or a stand-in answering from results computed earlier (same inputs, same answer). */
+export type SignatureCheck = (payloadType: string, payload: Uint8Array, sigB64: string, key: PublicKey) => boolean;
 
 export interface SignatureVerdict {
   /** Passed: at least `threshold` distinct trusted keys, valid at `at`, signed. */
@@ -27,6 +31,7 @@ export function evaluateSignatures(
   trust: TrustStore,
   tenant: string,
   at: string,
+  verify: SignatureCheck = verifySignature,
 ): SignatureVerdict {
   const standings = trust.standingsAt(tenant, at);
   const threshold = trust.thresholdFor(tenant);
@@ -35,7 +40,7 @@ export function evaluateSignatures(
   for (const sig of envelope.signatures) {
     const candidates = standings.filter((s) => s.key.keyid === sig.keyid);
     const tryKeys = candidates.length ? candidates : standings;
-    const good: KeyStanding | undefined = tryKeys.find((s) => verifySignature(envelope.payloadType, payload, sig.sig, s.key));
+    const good: KeyStanding | undefined = tryKeys.find((s) => verify(envelope.payloadType, payload, sig.sig, s.key));
     if (!good) {
       signers.push(
         candidates.length
