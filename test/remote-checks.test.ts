@@ -31,6 +31,7 @@ describe('checks on a worker thread report exactly what the checks on one thread
   let verifier: Compiled;
   let remote: CompiledRemote;
   let trust: ReturnType<CompiledTrust['loadTrustFile']>;
+  let loadTrust: CompiledTrust['loadTrustFile'];
 
   beforeAll(async () => {
     root = tempDir('remote-checks-');
@@ -44,7 +45,8 @@ describe('checks on a worker thread report exactly what the checks on one thread
     verifier = (await import(join(REPO, 'dist', 'verify', 'verifier.js'))) as Compiled;
     remote = (await import(join(REPO, 'dist', 'verify', 'remote-checks.js'))) as CompiledRemote;
     const trustMod = (await import(join(REPO, 'dist', 'trust', 'trust-file.js'))) as CompiledTrust;
-    trust = trustMod.loadTrustFile(writeTrustFile(join(root, 'trust.json'), { acme: [KEYS.acme.pub] }));
+    loadTrust = trustMod.loadTrustFile;
+    trust = loadTrust(writeTrustFile(join(root, 'trust.json'), { acme: [KEYS.acme.pub] }));
   }, 120_000);
 
   /**
@@ -85,6 +87,24 @@ describe('checks on a worker thread report exactly what the checks on one thread
     const path = await forgeBundle(bundle, variant('untrusted.tar'), { signers: [KEYS.globex.key] });
     const r = await both(path);
     expect(r.exitCode).toBe(3);
+  });
+
+  it('signatures checked ahead against keys of any tenant: only the verdict for the bundle tenant counts', async () => {
+    const both2 = loadTrust(writeTrustFile(join(root, 'trust-two.json'), { acme: [KEYS.acme.pub], globex: [KEYS.globex.pub] }));
+    // Signed by globex's key, which the reviewer trusts, but for globex only.
+    const byGlobex = await forgeBundle(bundle, variant('by-globex.tar'), { signers: [KEYS.globex.key] });
+    const r = await both(byGlobex, { trust: both2 });
+    expect(r.exitCode).toBe(3);
+    expect(r.signers).toEqual([expect.objectContaining({ keyid: KEYS.globex.keyid, status: 'unknown-key' })]);
+    // Signed by globex's key under acme's key id: the hint names a trusted key that did not sign.
+    const misnamed = await rewriteBundle(byGlobex, variant('misnamed.tar'), (entries) =>
+      entries.map((e) => (e.name === 'manifest.dsse.json' ? fileEntry(e.name, Buffer.from(e.data.toString('latin1').replace(KEYS.globex.keyid, KEYS.acme.keyid), 'latin1')) : e)),
+    );
+    const m = await both(misnamed, { trust: both2 });
+    expect(m.exitCode).toBe(3);
+    // Signed by both: acme's counts.
+    const twice = await forgeBundle(bundle, variant('by-both.tar'), { signers: [KEYS.globex.key, KEYS.acme.key] });
+    expect((await both(twice, { trust: both2 })).verified).toBe(true);
   });
 
   it('manifest.json differs from the signed payload', async () => {
