@@ -1,9 +1,8 @@
 import { writeSync } from 'node:fs';
 import { entryHeader, padOf } from '../bundle/tar-writer.js';
-import type { Arena } from './arena.js';
-import { copyVerifiedSync, unchangedSince } from './read-file.js';
+import { copyVerifiedSync } from './read-file.js';
 
-/** One tar entry at a known place: content from a file (re-hashed), the arena, or memory. */
+/** One tar entry at a known place: content from a file (re-hashed) or from memory. */
 export interface PlacedEntry {
   name: string;
   size: number;
@@ -11,9 +10,6 @@ export interface PlacedEntry {
   /** For file content: the digest the first pass saw. */
   sha256?: string;
   path?: string;
-  /** Offset of the content the first pass kept in the pool's arena, and the file's identity then. */
-  kept?: number;
-  identity?: string;
   data?: Uint8Array;
 }
 
@@ -31,7 +27,6 @@ export function writeEntriesSync(
   entries: readonly PlacedEntry[],
   mtimeSec: number,
   onProgress: (bytes: number, files: number) => void,
-  arena: Arena | null = null,
 ): number {
   out ??= Buffer.allocUnsafe(OUT);
   const buf = out;
@@ -65,15 +60,9 @@ export function writeEntriesSync(
 
   for (const e of entries) {
     put(entryHeader(e.name, e.size, e.mode, mtimeSec));
-    let data = e.data ?? null;
-    if (e.kept !== undefined) {
-      if (!arena || e.path === undefined || e.identity === undefined) throw new Error(`${e.name}: kept content without its arena, path or identity`);
-      unchangedSince(e.path, e.identity);
-      data = arena.view(e.kept, e.size);
-    }
-    if (data) {
-      put(data);
-      onProgress(data.length, 1);
+    if (e.data) {
+      put(e.data);
+      onProgress(e.data.length, 1);
     } else {
       copyVerifiedSync(
         e.path!,

@@ -112,9 +112,6 @@ export interface BundleSpec {
  * hashes (blob names and the manifest must be known before the first tar entry), the
  * second streams into the archive and hashes again, so an input that changed in
  * between fails the export instead of producing a bundle that contradicts its manifest.
- * Small files left alone for a while are kept in memory by the first pass on worker
- * threads; for them the second pass writes the bytes that were hashed and refuses the
- * export the same way if a stat shows the file changed since (read-file.ts).
  */
 export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   const tenant = requireTenantId(opts.tenant);
@@ -126,7 +123,7 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
 
   const sizes = files.length < 512 ? sizesOf(files) : undefined;
   const inputBytes = sizes?.reduce((a, b) => a + b, 0);
-  const pool = JobPool.create(files.length, inputBytes ?? Infinity, { arena: true });
+  const pool = JobPool.create(files.length, inputBytes ?? Infinity);
   try {
     return await exportWith(pool, opts, tenant, files, sizes, inputBytes);
   } catch (e) {
@@ -161,7 +158,7 @@ async function exportWith(
     return {
       // Keys in canonical order: the manifest is then serialised without copying them.
       artifact: { kind: r.kind, mediaType: r.mediaType, name: f.name, sha256: r.sha256, size: r.size, tenant },
-      source: r.kept >= 0 ? { path: f.path, kept: r.kept, identity: r.identity } : { path: f.path },
+      source: { path: f.path },
     };
   });
   return writeBundleWith(pool, { ...opts, tenant, items });
@@ -258,9 +255,6 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     if (!('path' in source)) {
       rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex });
       streams.set(name, source.read);
-    } else if (placed && isKept(source)) {
-      // Kept content is checked by a stat of its path; its digest need not travel.
-      rest.push({ name, size: artifact.size, mode: 0o644, path: source.path, kept: source.kept, identity: source.identity });
     } else rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path });
   });
   sortByUtf8(rest, (e) => e.name);
@@ -471,10 +465,6 @@ async function withProgress<T>(
     clearInterval(timer);
   }
 }
-
-/** A loose file whose content the hashing pass kept in the pool's arena (exportWith only). */
-type KeptSource = { path: string; kept: number; identity: string };
-const isKept = (s: ItemSource): s is KeptSource => 'kept' in s && typeof (s as KeptSource).kept === 'number';
 
 /**
  * Sizes of a few inputs: a stat each costs nothing under 512 files, and tells whether

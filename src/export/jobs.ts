@@ -1,5 +1,4 @@
 import { classify, CLASSIFY_MAX_BYTES } from '../evidence/classify.js';
-import type { Arena } from './arena.js';
 import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { hashFileSync } from './read-file.js';
 
@@ -17,10 +16,6 @@ export interface HashOutcome {
   size: number;
   kind: string;
   mediaType: string;
-  /** Where the content was kept in the pool's arena, or -1 (the writing pass reads the file again). */
-  kept: number;
-  /** What the writing pass compares instead of re-reading kept content (see unchangedSince). */
-  identity: string;
 }
 
 export type Job =
@@ -33,8 +28,8 @@ export type Job =
 
 export type Progress = (bytes: number, files: number) => void;
 
-export async function runJob(job: Job, progress: Progress, arena: Arena | null): Promise<HashOutcome[] | Uint8Array[] | number> {
-  if (job.kind === 'write') return writeEntriesSync(job.fd, job.position, job.entries, job.mtimeSec, progress, arena);
+export async function runJob(job: Job, progress: Progress): Promise<HashOutcome[] | Uint8Array[] | number> {
+  if (job.kind === 'write') return writeEntriesSync(job.fd, job.position, job.entries, job.mtimeSec, progress);
   if (job.kind === 'sign') {
     // Loaded on first use: a third of a worker's start-up otherwise, for one job.
     const { sign } = await import('../crypto/ed25519.js');
@@ -44,9 +39,7 @@ export async function runJob(job: Job, progress: Progress, arena: Arena | null):
   for (const f of job.files) {
     const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES);
     const c = classify(f.name, r.content);
-    // Only a settled file's timestamps can stand in for reading it again.
-    const kept = arena && r.content && r.settled ? arena.keep(r.content) : -1;
-    out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType, kept, identity: r.identity });
+    out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType });
     progress(r.size, 1);
   }
   return out;

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Arena } from './arena.js';
 import { InputReadError } from './read-file.js';
 import { runJob, type Job } from './jobs.js';
 
@@ -17,18 +16,15 @@ type Failure = { path: string; reason: 'unreadable' | 'changed'; errno?: string 
 export class JobPool {
   private readonly tally: Float64Array;
   private readonly workers: Worker[] = [];
-  /** Shared with the threads; null inline, where the first pass keeps nothing. */
-  readonly arena: Arena | null;
 
-  private constructor(threads: number, arena: boolean) {
+  private constructor(threads: number) {
     this.tally = new Float64Array(new SharedArrayBuffer(16 * (threads + 1)));
     const url = new URL('./worker.js', import.meta.url);
-    this.arena = threads > 0 && arena ? Arena.create() : null;
     for (let slot = 0; slot < threads; slot++) {
       // Workers make little garbage; a small young generation keeps their heaps from
       // growing to V8's default before the first scavenge (flat memory at any size).
       const w = new Worker(url, {
-        workerData: { counters: this.tally.buffer, slot: slot + 1, arena: this.arena?.memory ?? null },
+        workerData: { counters: this.tally.buffer, slot: slot + 1 },
         resourceLimits: { maxYoungGenerationSizeMb: 4 },
       });
       w.unref();
@@ -37,12 +33,11 @@ export class JobPool {
   }
 
   /** Threads for a workload: none for small ones. */
-  /** `arena`: keep small inputs from hashing jobs for the writing pass (loose-file exports). */
-  static create(files: number, bytes: number, opts: { arena?: boolean } = {}): JobPool {
+  static create(files: number, bytes: number): JobPool {
     const worth = files >= 512 || bytes >= 16 * 1024 * 1024;
     const compiled = existsSync(fileURLToPath(new URL('./worker.js', import.meta.url)));
     const cores = availableParallelism();
-    return new JobPool(worth && compiled && cores > 1 ? Math.min(cores, 8) : 0, opts.arena ?? false);
+    return new JobPool(worth && compiled && cores > 1 ? Math.min(cores, 8) : 0);
   }
 
   get threads(): number {
@@ -76,7 +71,7 @@ export class JobPool {
     if (this.workers.length === 0) {
       const progress = (b: number, f: number) => this.count(b, f);
       for (let k = 0; k < jobs.length; k++) {
-        results[k] = (await runJob(jobs[k]!, progress, null)) as T;
+        results[k] = (await runJob(jobs[k]!, progress)) as T;
         // Let timers (progress display) run between batches.
         await new Promise((r) => setImmediate(r));
       }

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 
 /** 1 MiB reads: about 30% faster here than Node's 64 KiB default for large files. */
@@ -30,10 +30,6 @@ const scratchOf = (n: number): Buffer => (scratch.length >= n ? scratch : (scrat
 export interface HashedFile {
   sha256: string;
   size: number;
-  /** Device, inode, size and change times as the read began: compared by `unchangedSince`. */
-  identity: string;
-  /** Last changed well before the read began, so a later change cannot share its timestamps. */
-  settled: boolean;
   /**
    * The whole content when the file is at most `keepUpTo` bytes, else null. It is a view
    * of a reused buffer: valid only until the next read on this thread.
@@ -41,17 +37,12 @@ export interface HashedFile {
   content: Buffer | null;
 }
 
-/** How long a file must have been left alone before its timestamps vouch for it. */
-export const SETTLE_MS = 2000;
-
-const identityOf = (st: BigIntStats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-
 /**
  * First pass: read a file to its end, hashing; keep the content of small files for the
  * classifier. Synchronous: it runs on a worker thread, or inline for small exports.
  * Non-blocking open: a FIFO put in a file's place must not hang the export.
  */
-export function hashFileSync(path: string, keepUpTo: number, settledBeforeMs = Date.now() - SETTLE_MS): HashedFile {
+export function hashFileSync(path: string, keepUpTo: number): HashedFile {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -59,13 +50,8 @@ export function hashFileSync(path: string, keepUpTo: number, settledBeforeMs = D
     throw asInputError(path, e, false);
   }
   try {
-    const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile()) throw new InputReadError(path, 'changed', undefined);
-    const identity = identityOf(st);
-    // The clock that stamps ctime ticks coarsely: a change in the same tick as this
-    // stat would leave the stamps equal, so only files older than that can be trusted.
-    const settledBefore = BigInt(Math.floor(settledBeforeMs)) * 1_000_000n;
-    const settled = st.ctimeNs < settledBefore && st.mtimeNs < settledBefore;
+    // Collected as a regular file; anything else now (a device, a FIFO) is a change.
+    if (!fstatSync(fd).isFile()) throw new InputReadError(path, 'changed', undefined);
     const hash = createHash('sha256');
     let buf = scratchOf(1 << 16);
     let fill = 0;
@@ -83,14 +69,14 @@ export function hashFileSync(path: string, keepUpTo: number, settledBeforeMs = D
       if (n === 0) {
         const content = buf.subarray(0, fill);
         hash.update(content);
-        return { sha256: hash.digest('hex'), size: fill, identity, settled, content: fill <= keepUpTo ? content : null };
+        return { sha256: hash.digest('hex'), size: fill, content: fill <= keepUpTo ? content : null };
       }
       fill += n;
     }
     // Larger than keepUpTo: stream the rest in chunks.
     hash.update(buf.subarray(0, fill));
     const size = fill + streamHash(fd, hash, Number.MAX_SAFE_INTEGER);
-    return { sha256: hash.digest('hex'), size, identity, settled, content: null };
+    return { sha256: hash.digest('hex'), size, content: null };
   } catch (e) {
     throw asInputError(path, e, false);
   } finally {
@@ -108,22 +94,6 @@ function streamHash(fd: number, hash: Hash, limit: number): number {
     size += n;
     if (size >= limit) return size;
   }
-}
-
-/**
- * Second pass for content kept from the first: one stat instead of reading it again.
- * Any write, truncation, rename over or metadata change since the first pass's stat
- * moves the change time or the inode, so the input is refused as changed, as a
- * re-read would refuse it.
- */
-export function unchangedSince(path: string, identity: string): void {
-  let st: BigIntStats | undefined;
-  try {
-    st = statSync(path, { bigint: true, throwIfNoEntry: false });
-  } catch (e) {
-    throw asInputError(path, e, true);
-  }
-  if (!st || identityOf(st) !== identity) throw new InputReadError(path, 'changed', undefined);
 }
 
 /**

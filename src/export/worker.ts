@@ -1,11 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaMemory } from './arena.js';
 import { InputReadError } from './read-file.js';
 import { runJob, type Job } from './jobs.js';
 
 /** Worker thread of the export pool: runs jobs, counts progress into shared memory. */
-const { counters, slot, arena: memory } = workerData as { counters: SharedArrayBuffer; slot: number; arena: ArenaMemory | null };
-const arena = memory ? new Arena(memory) : null;
+const { counters, slot } = workerData as { counters: SharedArrayBuffer; slot: number };
 const tally = new Float64Array(counters);
 const progress = (bytes: number, files: number): void => {
   tally[2 * slot] = tally[2 * slot]! + bytes;
@@ -14,7 +12,7 @@ const progress = (bytes: number, files: number): void => {
 
 parentPort!.on('message', async ({ id, job }: { id: number; job: Job }) => {
   try {
-    parentPort!.postMessage({ id, result: await runJob(job, progress, arena) });
+    parentPort!.postMessage({ id, result: await runJob(job, progress) });
   } catch (e) {
     const error =
       e instanceof InputReadError
