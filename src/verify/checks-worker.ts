@@ -16,7 +16,8 @@ if (role === 'envelope') {
     if (m.t !== 'file') return;
     const read = readEnvelope(asBuffer(m.bytes), opts.maxSignatures);
     const checked = trust ? checkSignaturesAhead(read, new TrustStore(trust)) : [];
-    port.postMessage({ envelope: portable(read), checked } satisfies FromWorker);
+    const { envelope, transfer } = portable(read);
+    port.postMessage({ envelope, checked } satisfies FromWorker, transfer);
   });
 } else {
   const checks = new BundleChecks({ ...opts, trust: trust ? new TrustStore(trust) : null });
@@ -58,13 +59,16 @@ if (role === 'envelope') {
 }
 
 /**
- * The read as it crosses threads: the payload in shared memory (no copy on the way to the
- * checks worker), the envelope without its base64 text, which nothing after decoding needs
- * (the checks use its type and signatures).
+ * The read as it crosses threads: the payload's memory handed over, not copied (this
+ * thread is done with it; fresh pages for a copy of many MiB are slow to come by), and
+ * the envelope without its base64 text, which nothing after decoding needs (the checks
+ * use its type and signatures).
  */
-function portable(read: EnvelopeRead): EnvelopeRead {
-  if (typeof read === 'string') return read;
-  const shared = Buffer.from(new SharedArrayBuffer(read.payload.length));
-  shared.set(read.payload);
-  return { envelope: { ...read.envelope, payload: '' }, payload: shared };
+function portable(read: EnvelopeRead): { envelope: EnvelopeRead; transfer: ArrayBuffer[] } {
+  if (typeof read === 'string') return { envelope: read, transfer: [] };
+  const p = read.payload;
+  const own = p.byteOffset === 0 && p.buffer.byteLength === p.length && p.buffer instanceof ArrayBuffer;
+  // A small payload may share the allocation pool, which must not go: copy that one.
+  const payload = own ? p : Buffer.from(new Uint8Array(p).buffer);
+  return { envelope: { envelope: { ...read.envelope, payload: '' }, payload }, transfer: [payload.buffer as ArrayBuffer] };
 }

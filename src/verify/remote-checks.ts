@@ -78,7 +78,10 @@ export class RemoteChecks {
     this.envelopeDone = new Promise<void>((resolve) => {
       w.once('message', (m: FromWorker) => {
         // Without an answer the checks worker reads the envelope itself, from its bytes.
-        if ('envelope' in m) this.post({ t: 'envelope-read', read: m.envelope, checked: m.checked });
+        if ('envelope' in m) {
+          const payload = typeof m.envelope === 'string' ? null : m.envelope.payload;
+          this.post({ t: 'envelope-read', read: m.envelope, checked: m.checked }, payload ? [payload.buffer as ArrayBuffer] : []);
+        }
         resolve();
       });
       w.once('error', () => resolve());
