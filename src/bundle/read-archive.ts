@@ -68,10 +68,10 @@ export async function readArchive(
 ): Promise<ArchiveRead> {
   const { gzip, size, fd } = openArchive(path);
   let entries = 0;
-  const stop = gzip ? null : limitStop(size, limits.maxArchiveBytes);
+  const stop = limitStop(size, limits.maxArchiveBytes);
   // Skipping an entry's data is safe when the file holds all of it before the point where
-  // the size limit stops reading: nothing a sequential read would report lies inside it.
-  const skippableTo = Math.min(size, stop ? stop.at : Infinity);
+  // the size limit may stop reading: nothing a sequential read would report lies inside it.
+  const skippableTo = Number.isFinite(size) ? Math.min(size, stop.at) : 0;
   const digests = new EntryDigests(gzip ? null : fd, options.hashThreads ?? HashPool.defaultThreads());
   if (options.whileHashing) digests.setSideTask(options.whileHashing);
   const reader: TarReader = new TarReader((h) => {
@@ -81,7 +81,8 @@ export async function readArchive(
     const at = reader.position;
     return digests.sink(h, sink, at, !gzip && at + h.size <= skippableTo);
   }, limits);
-  const progress = onProgress && ((bytes: number) => onProgress({ bytes, totalBytes: size, entries }));
+  const totalBytes = Number.isFinite(size) ? size : 0;
+  const progress = onProgress && ((bytes: number) => onProgress({ bytes, totalBytes, entries }));
   const seen = { bytes: 0 };
   // gzip: inflate dominates; a read stream will do.
   const src = gzip ? createReadStream('', { fd, highWaterMark: CHUNK }) : null;
@@ -101,8 +102,8 @@ export async function readArchive(
     await digests.drained();
     // zlib quietly stops at a gzip member followed by a zero byte and ignores the rest of
     // the file: bytes no check would cover. bytesWritten counts the compressed input used.
-    if (gunzip && gunzip.bytesWritten !== size) {
-      throw new TarFormatError(`${size - gunzip.bytesWritten} bytes after the end of the gzip stream`, seen.bytes);
+    if (gunzip && gunzip.bytesWritten !== totalBytes) {
+      throw new TarFormatError(`${totalBytes - gunzip.bytesWritten} bytes after the end of the gzip stream`, seen.bytes);
     }
     return { gzip, bytes: seen.bytes, stopped: false, offloaded: digests.offloaded };
   } catch (e) {
@@ -132,15 +133,16 @@ function limitError(max: number, offset: number): TarFormatError {
 }
 
 /**
- * Where the size limit stops a plain tar, and the offset the refusal names. Both are
- * those of reading it in chunks of 1 MiB and refusing the first chunk that ends past the
- * limit, before reading any of it: what this reader always did, so a limit stops the same
- * archive at the same place however the reads go now.
+ * Where the size limit stops a plain tar, and the offset the refusal names: those of
+ * reading it in chunks of 1 MiB and refusing, before reading any of it, the first chunk
+ * that ends past the limit (what this reader always did), so a limit stops the same
+ * archive at the same place however the reads go now. Only the chunk holding the limit
+ * can end past it. `offset` null: the size does not say (a file smaller than the limit,
+ * unless it grows; a device), the bytes read decide.
  */
-function limitStop(size: number, max: number): { at: number; offset: number } | null {
-  if (size <= max) return null;
+function limitStop(size: number, max: number): { at: number; offset: number | null } {
   const at = Math.floor(max / CHUNK) * CHUNK;
-  return { at, offset: Math.min(at + CHUNK, size) };
+  return { at, offset: size > max && Number.isFinite(size) ? Math.min(at + CHUNK, size) : null };
 }
 
 /**
@@ -151,18 +153,20 @@ async function readPlain(
   reads: PlainReads,
   reader: TarReader,
   digests: EntryDigests,
-  stop: { at: number; offset: number } | null,
+  stop: { at: number; offset: number | null },
   max: number,
   seen: { bytes: number },
   progress: ((bytes: number) => void) | undefined,
 ): Promise<void> {
   let pos = 0;
   for (;;) {
-    if (stop && pos >= stop.at) throw limitError(max, stop.offset);
+    if (pos >= stop.at && stop.offset !== null) throw limitError(max, stop.offset);
     digests.check();
     const chunk = await reads.next(pos);
     if (chunk.length === 0) return;
-    const part = stop && pos + chunk.length > stop.at ? chunk.subarray(0, stop.at - pos) : chunk;
+    // In the chunk holding the limit, with no size to go by: the bytes there decide.
+    if (pos >= stop.at && pos + chunk.length > max) throw limitError(max, stop.at + CHUNK);
+    const part = pos < stop.at && pos + chunk.length > stop.at ? chunk.subarray(0, stop.at - pos) : chunk;
     seen.bytes = pos + part.length;
     let off = reader.write(part);
     while (reader.skipPending) {
@@ -258,7 +262,9 @@ function openArchive(path: string): { gzip: boolean; size: number; fd: number } 
   try {
     const b = Buffer.alloc(2);
     const n = readSync(fd, b, 0, 2, 0);
-    return { gzip: n === 2 && b[0] === 0x1f && b[1] === 0x8b, size: fstatSync(fd).size, fd };
+    const st = fstatSync(fd);
+    // A device or pipe has no size to go by: as if endless.
+    return { gzip: n === 2 && b[0] === 0x1f && b[1] === 0x8b, size: st.isFile() ? st.size : Infinity, fd };
   } catch (e) {
     closeSync(fd);
     throw usageError('BUNDLE_UNREADABLE', `cannot read bundle ${path} (${(e as NodeJS.ErrnoException).code})`);

@@ -142,7 +142,6 @@ export class TarReader {
             break;
           }
           const n = Math.min(BLOCK - this.blockFill, chunk.length - off);
-          // set, not copy: the chunk may lie in shared memory, where Buffer#copy goes byte by byte.
           this.block.set(chunk.subarray(off, off + n), this.blockFill);
           this.blockFill += n;
           off += n;

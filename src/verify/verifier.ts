@@ -157,14 +157,13 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
         if (size > cap) throw new TarFormatError(`${name} is ${size} bytes, over the limit of ${cap}`, h.offset);
         if (remoteWanted && size >= REMOTE_CHECKS_MIN && (name === MANIFEST || name === ENVELOPE)) startRemote();
         if (name === ENVELOPE && size >= REMOTE_CHECKS_MIN) (remote as RemoteChecks | null)?.readEnvelopeApart();
-        // Read whole (the limit above bounds it): one copy, one hash call at the end. In
-        // shared memory when remote checks take it: a second copy of tens of MiB costs more
-        // than the checks save (fresh pages are slow to fault in on some hosts).
+        // Read whole (the limit above bounds it): one copy, one hash call at the end. Shared
+        // with the remote checks rather than copied to them: tens of MiB of fresh pages cost
+        // about what reading them did (page faults are slow on some hosts).
         const bytes = remote ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
         let filled = 0;
         return {
           update(chunk: Buffer) {
-            // set, not copy: the chunk may lie in shared memory, where Buffer#copy is slow.
             bytes.set(chunk, filled);
             filled += chunk.length;
           },
@@ -179,8 +178,13 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
       },
       limits,
       opts.onProgress,
-      // With a large manifest the remote checks do this; else this thread does it early.
-      { hashThreads: opts.threads, whileHashing: () => remote === null && checks.precompute() },
+      {
+        hashThreads: opts.threads,
+        // The remote checks, when there are any, do this themselves.
+        whileHashing: () => {
+          if (remote === null) checks.precompute();
+        },
+      },
     );
   } catch (e) {
     void (remote as RemoteChecks | null)?.close();

@@ -5,7 +5,7 @@
  * on one thread: these tests read the same archives both ways and compare.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +153,14 @@ describe('hashing large entries on worker threads', () => {
       const expected = tar.length > limit ? Math.min((Math.floor(limit / MiB) + 1) * MiB, tar.length) : null;
       expect(inline.error?.offset ?? null, `limit ${limit}`).toBe(expected);
       if (!inline.error) expect(pooled.digests).toEqual(inline.digests);
+    }
+  });
+
+  it.skipIf(!existsSync('/dev/zero'))('stops a device, which has no size to go by, at the end of the MiB holding the limit', async () => {
+    // Within the first MiB: zeros beyond it would be refused as padding after the end anyway.
+    for (const limit of [100 * KiB, 1000 * KiB]) {
+      const r = await readDigests('/dev/zero', 2, limit);
+      expect(r.error).toEqual({ message: expect.stringMatching(/archive expands beyond/), offset: 1024 * KiB });
     }
   });
 
