@@ -30,8 +30,9 @@ export interface VerifyOptions {
   /** Called as the bundle is read (bytes of the file, entries seen). */
   onProgress?: ArchiveProgress | undefined;
   /**
-   * Worker threads for hashing the large blobs of a plain tar, plus one for the checks of
-   * a large manifest; default by core count. 0 does everything on this thread.
+   * Worker threads for hashing the large blobs of a plain tar (default: one per core but
+   * this thread's); with a large manifest two more read it and its envelope meanwhile
+   * (verifyBundle only). 0 does everything on this thread.
    */
   threads?: number | undefined;
 }
