@@ -166,7 +166,9 @@ async function run() {
     { id: 'large', title: `${count(1024)} files of 1 MiB`, files: count(1024), size: MiB, perDir: 256 },
     { id: 'small', title: `${count(100_000)} files of 1 KiB`, files: count(100_000), size: 1024, perDir: 1000 },
   ];
-  if (BIG) cases.push({ id: 'big', title: `${count(4096)} files of 1 MiB`, files: count(4096), size: MiB, perDir: 256, memoryOnly: true });
+  // The same number of files as the 1 GiB case, four times the bytes: the manifest is the
+  // same size, so any growth in peak memory would come from the bytes alone.
+  if (BIG) cases.push({ id: 'big', title: `${count(1024)} files of 4 MiB`, files: count(1024), size: 4 * MiB, perDir: 256, memoryOnly: true });
 
   const results = { cases: {}, gzip: null, coldStart: null, store: null };
   const exportArgs = (data, out, extra = []) =>
