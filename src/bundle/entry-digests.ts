@@ -15,11 +15,6 @@ export interface DigestSink {
 const OFFLOAD_MIN = 256 * 1024;
 /** Bytes waiting at a worker before this thread hashes the next entry itself. */
 const MAX_BACKLOG = 4 * 1024 * 1024;
-/**
- * Bytes queued at the workers before this thread runs its side task: about a tenth of a
- * second of hashing, what the task (a signature check) takes.
- */
-const SIDE_TASK_BACKLOG = 128 * 1024 * 1024;
 
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
@@ -38,8 +33,6 @@ export class EntryDigests {
   private failure: Error | null = null;
   /** Entries hashed on worker threads. */
   offloaded = 0;
-  private queued = 0;
-  private sideTask: (() => void) | null = null;
 
   /** `fd`: the plain tar the workers may read, null for none (gzip). */
   constructor(
@@ -53,17 +46,16 @@ export class EntryDigests {
    */
   sink(h: TarEntryHeader, target: DigestSink, dataAt: number, skippable: boolean): EntrySink {
     if (skippable && this.fd !== null && this.threads > 0 && h.size >= OFFLOAD_MIN) {
+      // A worker's failure surfaces as the reader would report it, not as the pool's error.
+      this.check();
       this.pool ??= new HashPool(this.fd, this.threads, (e) => this.fail(e));
       const item = { target, hex: null as string | null };
-      const size = h.size;
-      const taken = this.pool.hash(dataAt, size, this.sideTask ? SIDE_TASK_BACKLOG : MAX_BACKLOG, (hex) => {
-        this.queued -= size;
+      const taken = this.pool.hash(dataAt, h.size, MAX_BACKLOG, (hex) => {
         item.hex = hex;
         this.flush();
       });
       if (taken) {
         this.offloaded++;
-        this.queued += size;
         return {
           external: true,
           update: () => {
@@ -76,22 +68,6 @@ export class EntryDigests {
       }
     }
     return this.inline(h, target);
-  }
-
-  /**
-   * Work for this thread that can wait until the workers have a long queue: then the
-   * workers hash while it runs. Until it has run, more is queued at them than usual.
-   */
-  setSideTask(task: () => void): void {
-    this.sideTask = task;
-  }
-
-  /** Runs the side task if the workers now hold enough work to keep busy during it. */
-  maybeRunSideTask(): void {
-    if (!this.sideTask || this.queued < SIDE_TASK_BACKLOG) return;
-    const task = this.sideTask;
-    this.sideTask = null;
-    task();
   }
 
   private inline(h: TarEntryHeader, target: DigestSink): EntrySink {

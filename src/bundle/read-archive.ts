@@ -35,12 +35,6 @@ export interface ArchiveRead {
 export interface ReadOptions {
   /** Worker threads for hashing the large entries of a plain tar; default by core count. */
   hashThreads?: number | undefined;
-  /**
-   * Work for this thread (checks that need only the metadata) to run while the workers
-   * hash a long queue of large entries. Called at most once; not at all when the archive
-   * gives the workers no such queue (the caller then does the work after the read).
-   */
-  whileHashing?: (() => void) | undefined;
 }
 
 const CHUNK = 1 << 20;
@@ -73,7 +67,6 @@ export async function readArchive(
   // the size limit may stop reading: nothing a sequential read would report lies inside it.
   const skippableTo = Number.isFinite(size) ? Math.min(size, stop.at) : 0;
   const digests = new EntryDigests(gzip ? null : fd, options.hashThreads ?? HashPool.defaultThreads());
-  if (options.whileHashing) digests.setSideTask(options.whileHashing);
   const reader: TarReader = new TarReader((h) => {
     entries++;
     const sink = onEntry(h);
@@ -177,7 +170,6 @@ async function readPlain(
     pos += off;
     seen.bytes = pos;
     progress?.(pos);
-    digests.maybeRunSideTask();
   }
 }
 

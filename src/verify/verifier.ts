@@ -109,13 +109,30 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
   // The remote checks report only: not for callers that need the statement itself.
   let remoteWanted = !detailed && (opts.threads ?? availableParallelism() - 1) > 0;
   let remote: RemoteChecks | null = null;
+  // Entries in archive order not yet passed to the remote checks: a large entry's digest
+  // comes from a worker after those of the small entries behind it, and the checks report
+  // the first problem in entry order, which must not depend on thread timing.
+  const unsent: Array<[string, Seen]> = [];
+  let sent = 0;
+  const sendReady = () => {
+    const r = remote as RemoteChecks | null;
+    if (!r) return;
+    while (sent < unsent.length && unsent[sent]![1].sha256 !== '') {
+      const [name, seen] = unsent[sent++]!;
+      r.entry(name, seen);
+    }
+    if (sent === unsent.length) {
+      unsent.length = 0;
+      sent = 0;
+    }
+  };
   const startRemote = () => {
     remoteWanted = false;
     remote = RemoteChecks.start(checkOptions);
     if (!remote) return;
     for (const [name, bytes] of meta) remote.file(name, bytes, false, false);
     for (const [name, bytes] of auditFiles) remote.file(name, bytes, true, false);
-    for (const [name, seen] of entries) remote.entry(name, seen);
+    sendReady();
   };
 
   // One streaming pass: structure, names, and a digest of every entry.
@@ -146,12 +163,15 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
         const audit = AUDIT_ENTRY.test(name);
         const cap = metaLimit.get(name) ?? (audit ? limits.maxAuditBytes : undefined);
         const size = h.size;
+        // The entry's place is taken now, in archive order; its digest is filled in when known.
+        const seen: Seen = { sha256: '', size };
+        entries.set(name, seen);
+        if (remoteWanted || remote) unsent.push([name, seen]);
         if (cap === undefined) {
           return {
             digest: (sha256: string) => {
-              const seen = { sha256, size };
-              entries.set(name, seen);
-              remote?.entry(name, seen);
+              seen.sha256 = sha256;
+              sendReady();
             },
           };
         }
@@ -169,29 +189,24 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
             filled += chunk.length;
           },
           end() {
-            const seen = { sha256: hash('sha256', bytes, 'hex'), size };
-            entries.set(name, seen);
+            seen.sha256 = hash('sha256', bytes, 'hex');
             (audit ? auditFiles : meta).set(name, bytes);
             remote?.file(name, bytes, audit, name === ENVELOPE);
-            remote?.entry(name, seen);
+            sendReady();
           },
         };
       },
       limits,
       opts.onProgress,
-      {
-        hashThreads: opts.threads,
-        // The remote checks, when there are any, do this themselves.
-        whileHashing: () => {
-          if (remote === null) checks.precompute();
-        },
-      },
+      { hashThreads: opts.threads },
     );
   } catch (e) {
     void (remote as RemoteChecks | null)?.close();
     remote = null;
     if (!(e instanceof TarFormatError)) throw e;
     structural = `${e.message} (at byte ${e.offset})`;
+    // Entries the read never finished have no digest: they were not seen whole.
+    for (const [name, s] of entries) if (s.sha256 === '') entries.delete(name);
   }
   const seen = { entries, metadata: meta, gzip: archive.gzip, archiveBytes: archive.bytes };
   const r = remote as RemoteChecks | null;

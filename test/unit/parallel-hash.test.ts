@@ -5,15 +5,16 @@
  * on one thread: these tests read the same archives both ways and compare.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EntryDigests } from '../../src/bundle/entry-digests.js';
 import { DEFAULT_ARCHIVE_LIMITS, readArchive, type ArchiveRead } from '../../src/bundle/read-archive.js';
 import { TarFormatError, TarReader } from '../../src/bundle/tar-reader.js';
 import { loadTrustFile } from '../../src/trust/trust-file.js';
 import { verifyBundle } from '../../src/verify/verifier.js';
-import { archive, file } from '../helpers/tar-craft.js';
+import { archive, file, simpleEntries } from '../helpers/tar-craft.js';
 import { mustExport } from '../helpers/cli.js';
 import { acmeTrustFile } from '../helpers/fixture-bundle.js';
 import { removeTempDirs, tempDir } from '../helpers/tmp.js';
@@ -141,6 +142,23 @@ describe('hashing large entries on worker threads', () => {
     });
   }
 
+  it('reports a range a worker found missing as a truncated archive, also to the next large entry', async () => {
+    // As if the file shrank after its size was taken: the worker reads short.
+    const fd = openSync(put('shrunk.bin', Buffer.alloc(4 * KiB)), 'r');
+    const d = new EntryDigests(fd, 1);
+    const header = (name: string) => ({ name, size: 1024 * KiB, offset: 0 });
+    try {
+      d.sink(header('a'), { digest: () => undefined }, 512, true).end();
+      const drained = await d.drained().then(() => null, (e: unknown) => e);
+      expect(drained).toBeInstanceOf(TarFormatError);
+      expect(() => d.sink(header('b'), { digest: () => undefined }, 512, true)).toThrow(TarFormatError);
+      expect(() => d.sink(header('b'), { digest: () => undefined }, 512, true)).toThrow(/archive is truncated/);
+    } finally {
+      await d.close();
+      closeSync(fd);
+    }
+  });
+
   it('stops at any --max-archive-bytes at the same byte as on one thread, entries passed over or not', async () => {
     const path = put('limits.tar', tar);
     for (let limit = 100 * KiB; limit < tar.length + 2 * 1024 * KiB; limit += 700 * KiB + 13) {
@@ -212,6 +230,27 @@ describe('verify with blobs hashed on worker threads', () => {
     const r = await both(path);
     expect(r.exitCode).toBe(1);
     expect(r.checks.find((c) => c.status === 'fail')).toMatchObject({ name: 'checksums', code: 'DIGEST_MISMATCH' });
+  });
+
+  it('reports the same first unlisted entry however late a large entry\'s digest comes', async () => {
+    // The audit file ends right after its header, while the large entry before it is still
+    // being hashed on a worker: the listing check must still meet the large entry first.
+    const inner = simpleEntries(readFileSync(bundle))!;
+    const path = join(root, 'unlisted.tar');
+    writeFileSync(
+      path,
+      archive(...inner.map((e) => file(e.name, e.content)), file('extra/late.bin', randomBytes(1024 * KiB + 9)), file('audit/acme.jsonl', '{"x":1}\n')),
+    );
+    const inline = await verifyBundle({ bundle: path, trust, tenant: 'acme', threads: 0 });
+    expect(inline.checks.find((c) => c.name === 'checksums')).toMatchObject({
+      status: 'fail',
+      code: 'FILE_UNLISTED',
+      message: expect.stringMatching(/^extra\/late\.bin /),
+    });
+    for (let k = 0; k < 6; k++) {
+      const pooled = await verifyBundle({ bundle: path, trust, tenant: 'acme', threads: 1 + (k % 3) });
+      expect(pooled).toEqual(inline);
+    }
   });
 
   it('reports a bundle cut inside a large blob as the same malformed archive', async () => {
