@@ -69,6 +69,9 @@ async function run() {
       cmd = argv[0];
       args = argv.slice(1);
     }
+    // Write-back left by the previous command (GNU tar leaves a GiB of dirty pages) would
+    // otherwise land on whichever command runs next; an export, which fsyncs, pays for it.
+    spawnSync('sync');
     const t0 = process.hrtime.bigint();
     const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * MiB });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
