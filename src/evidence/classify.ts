@@ -62,6 +62,16 @@ const firstNonSpace = (b: Uint8Array): number => {
 };
 
 /**
+ * Whether classify() would look past the name, judging by the first bytes: JSON (which
+ * it parses) or a .jsonl/.ndjson name (whose first line it reads). Other files need not
+ * be held whole, so a reader can stream them in small chunks.
+ */
+export function classifyWantsContent(name: string, head: Uint8Array): boolean {
+  const c = firstNonSpace(head);
+  return c === 0x7b || c === -1 || /\.jsonl$|\.ndjson$/i.test(name);
+}
+
+/**
  * `content` is the whole file when it is at most CLASSIFY_MAX_BYTES, else null (large
  * files are classified by name only, to keep memory flat).
  */

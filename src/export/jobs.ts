@@ -1,4 +1,4 @@
-import { classify, CLASSIFY_MAX_BYTES } from '../evidence/classify.js';
+import { classify, CLASSIFY_MAX_BYTES, classifyWantsContent } from '../evidence/classify.js';
 import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { hashFileSync } from './read-file.js';
 
@@ -37,7 +37,7 @@ export async function runJob(job: Job, progress: Progress): Promise<HashOutcome[
   }
   const out: HashOutcome[] = [];
   for (const f of job.files) {
-    const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES);
+    const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES, (head) => classifyWantsContent(f.name, head));
     const c = classify(f.name, r.content);
     out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType });
     progress(r.size, 1);

@@ -42,7 +42,7 @@ export interface HashedFile {
  * classifier. Synchronous: it runs on a worker thread, or inline for small exports.
  * Non-blocking open: a FIFO put in a file's place must not hang the export.
  */
-export function hashFileSync(path: string, keepUpTo: number): HashedFile {
+export function hashFileSync(path: string, keepUpTo: number, wantWhole: (head: Uint8Array) => boolean = () => true): HashedFile {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -58,7 +58,9 @@ export function hashFileSync(path: string, keepUpTo: number): HashedFile {
     // Read whole while it fits under keepUpTo, growing the buffer.
     for (;;) {
       if (fill === buf.length) {
-        if (buf.length > keepUpTo) break;
+        // Held whole only if the caller wants it, so memory stays at one chunk for large
+        // files that are not JSON.
+        if (buf.length > keepUpTo || !wantWhole(buf.subarray(0, fill))) break;
         const bigger = scratchOf(Math.min(buf.length * 4, keepUpTo + 1));
         if (bigger !== buf) bigger.set(buf.subarray(0, fill));
         buf = bigger;

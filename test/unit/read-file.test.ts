@@ -26,6 +26,21 @@ describe('hashFileSync', () => {
     expect(hashFileSync(f, 3).content).toBeNull(); // larger than keepUpTo
   });
 
+  it('streams a large file the caller does not want whole, with the same digest', () => {
+    const f = join(tempDir(), 'big.bin');
+    const data = Buffer.alloc(3 << 20, 0x41);
+    writeFileSync(f, data);
+    const heads: number[] = [];
+    const r = hashFileSync(f, 16 << 20, (head) => (heads.push(head.length), false));
+    expect(heads).toEqual([1 << 16]); // asked once, after the first 64 KiB
+    expect(r.content).toBeNull();
+    expect(r.size).toBe(data.length);
+    expect(r.sha256).toBe(sha256Hex(data));
+    const whole = hashFileSync(f, 16 << 20, () => true);
+    expect(whole.content?.equals(data)).toBe(true);
+    expect(whole.sha256).toBe(r.sha256);
+  });
+
   it.skipIf(!hasKallsyms)('reads procfs files to their end although their reads come back short', () => {
     const want = readFileSync('/proc/kallsyms');
     const r = hashFileSync('/proc/kallsyms', 16 << 20);
@@ -48,5 +63,17 @@ describe('hashFileSync', () => {
     }
     expect(err).toBeInstanceOf(InputReadError);
     expect((err as InputReadError).reason).toBe('changed');
+  });
+});
+
+describe('classifyWantsContent', () => {
+  it('wants JSON, blank starts and .jsonl/.ndjson names whole, nothing else', async () => {
+    const { classifyWantsContent } = await import('../../src/evidence/classify.js');
+    expect(classifyWantsContent('a.bin', Buffer.from('  \n{"x":1'))).toBe(true);
+    expect(classifyWantsContent('a.bin', Buffer.from('   '))).toBe(true);
+    expect(classifyWantsContent('log.JSONL', Buffer.from('plain'))).toBe(true);
+    expect(classifyWantsContent('events.ndjson', Buffer.from('x'))).toBe(true);
+    expect(classifyWantsContent('layer.tar', Buffer.from('ustar'))).toBe(false);
+    expect(classifyWantsContent('x.json', Buffer.from('[1,2]'))).toBe(false);
   });
 });
