@@ -143,8 +143,7 @@ async function exportWith(
 ): Promise<ExportResult> {
   // Pass 1: digests, sizes and kinds, in batches across the pool; small batches while
   // sizes are unknown, so one thread does not get all the large files.
-  const index = new Map(files.map((f, k) => [f, k]));
-  const hashJobs: Job[] = batches(files, (f) => sizes?.[index.get(f)!] ?? 0, sizes ? 512 : 128).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path })) }));
+  const hashJobs: Job[] = batches(files, (_, k) => sizes?.[k] ?? 0, sizes ? 512 : 128).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path })) }));
   const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
     pool.run<HashOutcome[]>(hashJobs),
   )).flat();
@@ -294,13 +293,14 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
 }
 
 /** Consecutive runs of about 8 MiB or `most` files: big enough to amortise a message. */
-function batches<T>(items: readonly T[], sizeOf: (t: T) => number, most = 512): T[][] {
+function batches<T>(items: readonly T[], sizeOf: (t: T, k: number) => number, most = 512): T[][] {
   const out: T[][] = [];
   let cur: T[] = [];
   let bytes = 0;
-  for (const it of items) {
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k]!;
     cur.push(it);
-    bytes += sizeOf(it);
+    bytes += sizeOf(it, k);
     if (cur.length >= most || bytes >= 8 << 20) {
       out.push(cur);
       cur = [];
