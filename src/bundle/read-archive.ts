@@ -161,13 +161,7 @@ async function readPlain(
     if (pos >= stop.at && pos + chunk.length > max) throw limitError(max, stop.at + CHUNK);
     const part = pos < stop.at && pos + chunk.length > stop.at ? chunk.subarray(0, stop.at - pos) : chunk;
     seen.bytes = pos + part.length;
-    let off = reader.write(part);
-    while (reader.skipPending) {
-      off += reader.skipData();
-      if (off >= part.length) break;
-      off += reader.write(part.subarray(off));
-    }
-    pos += off;
+    pos += reader.feed(part);
     seen.bytes = pos;
     progress?.(pos);
   }

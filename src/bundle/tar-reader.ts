@@ -176,6 +176,21 @@ export class TarReader {
     return n;
   }
 
+  /**
+   * Feed the chunk that starts at the reader's position, passing over the data of every
+   * entry whose sink reads it itself. Returns how far the reader moved: past the chunk's
+   * end when a skipped entry's data runs beyond it, so the caller reads on from there.
+   */
+  feed(chunk: Buffer): number {
+    let off = this.write(chunk);
+    while (this.skipPending) {
+      off += this.skipData();
+      if (off >= chunk.length) break;
+      off += this.write(chunk.subarray(off));
+    }
+    return off;
+  }
+
   /** Call at end of input: anything but a complete archive is an error. */
   end(): void {
     const truncated = (where: string): never => this.fail(`unexpected end of archive ${where} (the archive is truncated)`);
