@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { canonicalize, canonicalizeSlow } from '../../src/json/canonical.js';
+import { isWellFormed, isWellFormedLoop } from '../../src/json/strict-parse.js';
 
 const key = fc.oneof(
   fc.string(),
@@ -96,5 +97,21 @@ describe('canonicalize fast path', () => {
     const extra = Object.assign([1, 2], { note: 'x' });
     expect(canonicalize(list)).toBe(canonicalizeSlow(list));
     expect(canonicalize(extra)).toBe(canonicalizeSlow(extra));
+  });
+});
+
+describe('isWellFormed', () => {
+  it('uses the engine check on this Node, and it agrees with the reference loop on any UTF-16 string', () => {
+    expect(isWellFormed).not.toBe(isWellFormedLoop);
+    const pieces = fc.constantFrom('a', '\u00e9', '\ud800', '\udbff', '\udc00', '\udfff', '\ud83d\ude00', '\ue000', '\uffff');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.array(pieces, { maxLength: 8 }).map((a) => a.join(''))), (s) => {
+        expect(isWellFormed(s)).toBe(isWellFormedLoop(s));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(isWellFormed('x\ud800')).toBe(false);
+    expect(isWellFormed('\udc00x')).toBe(false);
+    expect(isWellFormed('\ud83d\ude00')).toBe(true);
   });
 });
