@@ -52,6 +52,19 @@ const ORDERS_DIFFER = /[\ud800-\uffff]/;
  * characters, no drive letters, NFC-normalised, at most 4096 bytes.
  */
 export function unsafeNameReason(name: string): string | null {
+  // Printable ASCII is NFC and one byte per character: one pass of two regular
+  // expressions decides it (100,000 names per export); anything else, or any name
+  // with a problem, takes the full check, which words the reason.
+  if (name.length <= 4096 && PRINTABLE_ASCII.test(name) && !PLAIN_PROBLEM.test(name)) return null;
+  return unsafeNameReasonFull(name);
+}
+
+/** Printable ASCII only: NFC as it stands, and one UTF-8 byte per character. */
+export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+// Leading slash, drive letter, backslash, or an empty, "." or ".." segment.
+const PLAIN_PROBLEM = /^\/|^[A-Za-z]:|\\|(?:^|\/)\.{0,2}(?:\/|$)/;
+
+export function unsafeNameReasonFull(name: string): string | null {
   if (name.length === 0) return 'empty name';
   if (Buffer.byteLength(name, 'utf8') > 4096) return 'name longer than 4096 bytes';
   if (name.startsWith('/')) return 'absolute path';
