@@ -1,4 +1,6 @@
-import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync, truncateSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync, truncateSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,7 +82,21 @@ describe('export pipeline', () => {
     ['grew', (p) => appendFileSync(p, 'more')],
     ['shrank', (p) => truncateSync(p, 100)],
     ['deleted', (p) => unlinkSync(p)],
+    // Same bytes behind the link: only refusing to follow it tells the swap apart.
+    [
+      'swapped for a symbolic link to the same content',
+      (p) => {
+        const elsewhere = join(dirname(dirname(p)), 'elsewhere.bin');
+        writeFileSync(elsewhere, readFileSync(p));
+        unlinkSync(p);
+        symlinkSync(elsewhere, p);
+      },
+    ],
   ];
+  // Opened without O_NONBLOCK, a FIFO with no writer would hang the writing pass forever.
+  if (spawnSync('mkfifo', ['--version'], { stdio: 'ignore' }).status === 0) {
+    edits.push(['swapped for a FIFO', (p) => (unlinkSync(p), spawnSync('mkfifo', [p]))]);
+  }
   for (const [what, edit] of edits) {
     for (const mode of ['inline', 'worker threads'] as const) {
       it(`refuses an input that changed between the passes (${what}, ${mode})`, async () => {

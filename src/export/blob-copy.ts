@@ -10,6 +10,8 @@ export interface PlacedEntry {
   /** For file content: the digest the first pass saw. */
   sha256?: string;
   path?: string;
+  /** The path's last component is a symbolic link the user asked to follow. */
+  viaLink?: boolean;
   data?: Uint8Array;
 }
 
@@ -76,6 +78,7 @@ export function writeEntriesSync(
           fill += n;
           onProgress(n, 0);
         },
+        e.viaLink,
       );
       onProgress(0, 1);
     }

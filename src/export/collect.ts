@@ -1,16 +1,20 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve, sep } from 'node:path';
 import { usageError } from '../errors.js';
-import { sortByUtf8, unsafeNameReason } from '../bundle/layout.js';
+import { PRINTABLE_ASCII, sortByUtf8, unsafeNameReason } from '../bundle/layout.js';
 
 export interface InputFile {
   /** Logical name inside the bundle: NFC, `/`-separated, relative. */
   name: string;
   path: string;
+  /** `path` is a symbolic link, followed on request: its target is read. */
+  viaLink?: boolean;
 }
 
 export interface CollectOptions {
   followSymlinks?: boolean;
+  /** Called with the number of files found so far, every 512 files. */
+  onProgress?: (files: number) => void;
 }
 
 /**
@@ -23,8 +27,9 @@ export interface CollectOptions {
 export function collectInputs(paths: readonly string[], opts: CollectOptions = {}): InputFile[] {
   if (paths.length === 0) throw usageError('NO_INPUTS', 'no input paths given: name at least one file or directory to export');
   const byName = new Map<string, InputFile>();
-  const add = (name: string, path: string): void => {
-    const nfc = name.normalize('NFC');
+  const add = (name: string, path: string, viaLink: boolean): void => {
+    // Printable ASCII is its own NFC form: no normalisation pass for most names.
+    const nfc = PRINTABLE_ASCII.test(name) ? name : name.normalize('NFC');
     const why = unsafeNameReason(nfc);
     if (why) throw usageError('INPUT_NAME_INVALID', `cannot export ${path}: its name ${JSON.stringify(nfc)} is not usable in a bundle (${why})`);
     const prev = byName.get(nfc);
@@ -34,13 +39,14 @@ export function collectInputs(paths: readonly string[], opts: CollectOptions = {
         `two inputs give the same name ${JSON.stringify(nfc)}: ${prev.path} and ${path}; export them separately or rename one`,
       );
     }
-    byName.set(nfc, { name: nfc, path });
+    byName.set(nfc, viaLink ? { name: nfc, path, viaLink } : { name: nfc, path });
+    if ((byName.size & 511) === 0) opts.onProgress?.(byName.size);
   };
 
   for (const arg of paths) {
     const abs = resolve(arg);
-    const st = statInput(abs, arg, opts);
-    if (st.isFile()) add(basename(abs), abs);
+    const { st, viaLink } = statInput(abs, arg, opts);
+    if (st.isFile()) add(basename(abs), abs, viaLink);
     else if (st.isDirectory()) walk(abs, '', opts, add, new Set([realpathSync(abs)]));
     else throw usageError('INPUT_TYPE', `cannot export ${arg}: not a regular file or directory`);
   }
@@ -48,7 +54,7 @@ export function collectInputs(paths: readonly string[], opts: CollectOptions = {
   return sortByUtf8([...byName.values()], (f) => f.name);
 }
 
-function statInput(abs: string, shown: string, opts: CollectOptions): Stats {
+function statInput(abs: string, shown: string, opts: CollectOptions): { st: Stats; viaLink: boolean } {
   let st: Stats;
   try {
     st = lstatSync(abs);
@@ -65,15 +71,16 @@ function statInput(abs: string, shown: string, opts: CollectOptions): Stats {
     } catch {
       throw usageError('INPUT_MISSING', `input ${shown} is a symbolic link to nothing`);
     }
+    return { st, viaLink: true };
   }
-  return st;
+  return { st, viaLink: false };
 }
 
 function walk(
   dir: string,
   prefix: string,
   opts: CollectOptions,
-  add: (name: string, path: string) => void,
+  add: (name: string, path: string, viaLink: boolean) => void,
   ancestors: Set<string>,
 ): void {
   let entries: Dirent[];
@@ -83,12 +90,15 @@ function walk(
     throw usageError('INPUT_UNREADABLE', `cannot read directory ${dir} (${(e as NodeJS.ErrnoException).code})`);
   }
   sortByUtf8(entries, (d) => d.name);
+  // `dir` is absolute and normal, and an entry's name holds no separator: plain
+  // concatenation is the join, without path.join's normalising pass per file.
+  const base = dir.endsWith(sep) ? dir : dir + sep;
   for (const d of entries) {
-    const p = join(dir, d.name);
+    const p = base + d.name;
     const name = prefix + d.name;
     // Node types an entry the file system left untyped with an lstat of its own.
-    const st = d.isSymbolicLink() ? statInput(p, p, opts) : d;
-    if (st.isFile()) add(name, p);
+    const { st, viaLink } = d.isSymbolicLink() ? statInput(p, p, opts) : { st: d, viaLink: false };
+    if (st.isFile()) add(name, p, viaLink);
     else if (st.isDirectory()) {
       const real = realpathSync(p);
       if (ancestors.has(real)) throw usageError('INPUT_LOOP', `symbolic link loop at ${p}`);

@@ -75,7 +75,7 @@ export const isGzipName = (p: string): boolean => /\.(tar\.gz|tgz)$/i.test(p);
  * must throw if its bytes do not match the digest. Either way the bundle never holds
  * bytes other than those its manifest names.
  */
-export type ItemSource = { path: string } | { read: (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void> };
+export type ItemSource = { path: string; viaLink?: boolean } | { read: (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void> };
 
 /** One artifact to bundle: its manifest entry (name and metadata) and its source. */
 export interface ExportItem {
@@ -119,17 +119,22 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   if (!opts.force && existsSync(opts.out)) {
     throw usageError('OUTPUT_EXISTS', `output ${opts.out} already exists: choose another path or pass --force`);
   }
-  const files = collectInputs(opts.inputs, { followSymlinks: opts.followSymlinks ?? false });
-
-  const sizes = files.length < 512 ? sizesOf(files) : undefined;
-  const inputBytes = sizes?.reduce((a, b) => a + b, 0);
-  const pool = JobPool.create(files.length, inputBytes ?? Infinity);
+  // Once the walk has found enough files to be worth threads, they start booting while
+  // it goes on.
+  let pool: JobPool | null = null;
+  const onProgress = (n: number) => {
+    if (pool === null && JobPool.worth(n, 0)) pool = JobPool.early();
+  };
   try {
+    const files = collectInputs(opts.inputs, { followSymlinks: opts.followSymlinks ?? false, onProgress });
+    const sizes = files.length < 512 ? sizesOf(files) : undefined;
+    const inputBytes = sizes?.reduce((a, b) => a + b, 0);
+    pool ??= JobPool.create(files.length, inputBytes ?? Infinity);
     return await exportWith(pool, opts, tenant, files, sizes, inputBytes);
   } catch (e) {
     throw asStellaError(e);
   } finally {
-    await pool.close();
+    await (pool as JobPool | null)?.close();
   }
 }
 
@@ -143,7 +148,7 @@ async function exportWith(
 ): Promise<ExportResult> {
   // Pass 1: digests, sizes and kinds, in batches across the pool; small batches while
   // sizes are unknown, so one thread does not get all the large files.
-  const hashJobs: Job[] = batches(files, (_, k) => sizes?.[k] ?? 0, sizes ? 512 : 128).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path })) }));
+  const hashJobs: Job[] = batches(files, (_, k) => sizes?.[k] ?? 0, sizes ? 512 : 128).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path, ...(f.viaLink ? { viaLink: true } : {}) })) }));
   const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
     pool.run<HashOutcome[]>(hashJobs),
   )).flat();
@@ -157,7 +162,7 @@ async function exportWith(
     return {
       // Keys in canonical order: the manifest is then serialised without copying them.
       artifact: { kind: r.kind, mediaType: r.mediaType, name: f.name, sha256: r.sha256, size: r.size, tenant },
-      source: { path: f.path },
+      source: f.viaLink ? { path: f.path, viaLink: true } : { path: f.path },
     };
   });
   return writeBundleWith(pool, { ...opts, tenant, items });
@@ -254,7 +259,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     if (!('path' in source)) {
       rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex });
       streams.set(name, source.read);
-    } else rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path });
+    } else rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, ...(source.viaLink ? { viaLink: true } : {}) });
   });
   sortByUtf8(rest, (e) => e.name);
   let totalBytes = 0;
@@ -430,7 +435,7 @@ async function writeSequential(
           readVerified(e.path!, e.size, e.sha256!, async (chunk) => {
             await write(chunk);
             pool.count(chunk.length, 0);
-          }),
+          }, e.viaLink),
         e.mode);
       }
       pool.count(e.data ? e.size : 0, 1);

@@ -9,6 +9,7 @@ import { hashFileSync } from './read-file.js';
 export interface HashTask {
   name: string;
   path: string;
+  viaLink?: boolean;
 }
 
 export interface HashOutcome {
@@ -37,7 +38,7 @@ export async function runJob(job: Job, progress: Progress): Promise<HashOutcome[
   }
   const out: HashOutcome[] = [];
   for (const f of job.files) {
-    const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES, (head) => classifyWantsContent(f.name, head));
+    const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES, (head) => classifyWantsContent(f.name, head), f.viaLink);
     const c = classify(f.name, r.content);
     out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType });
     progress(r.size, 1);

@@ -34,10 +34,26 @@ export class JobPool {
 
   /** Threads for a workload: none for small ones. */
   static create(files: number, bytes: number): JobPool {
-    const worth = files >= 512 || bytes >= 16 * 1024 * 1024;
+    return new JobPool(JobPool.worth(files, bytes) ? JobPool.threadsHere() : 0);
+  }
+
+  /** Whether a workload repays starting threads. */
+  static worth(files: number, bytes: number): boolean {
+    return files >= 512 || bytes >= 16 * 1024 * 1024;
+  }
+
+  /**
+   * Threads for a workload known to be worth them before it is fully listed: they boot
+   * (tens of ms each) while the caller goes on walking the inputs.
+   */
+  static early(): JobPool {
+    return new JobPool(JobPool.threadsHere());
+  }
+
+  private static threadsHere(): number {
     const compiled = existsSync(fileURLToPath(new URL('./worker.js', import.meta.url)));
     const cores = availableParallelism();
-    return new JobPool(worth && compiled && cores > 1 ? Math.min(cores, 8) : 0);
+    return compiled && cores > 1 ? Math.min(cores, 8) : 0;
   }
 
   get threads(): number {

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, readSync, realpathSync } from 'node:fs';
+import { openInput } from '../export/read-file.js';
 import { sep } from 'node:path';
 import { StellaError, tenantError, usageError } from '../errors.js';
 import { classify, CLASSIFY_MAX_BYTES } from '../evidence/classify.js';
@@ -47,10 +48,11 @@ export async function ingest(o: IngestOptions): Promise<IngestResult> {
   for (const f of files) {
     let stored;
     try {
-      stored = await o.store.putBlob(o.tenant, (write) => copyFile(f.path, CLASSIFY_MAX_BYTES, write));
+      stored = await o.store.putBlob(o.tenant, (write) => copyFile(f.path, f.viaLink ?? false, CLASSIFY_MAX_BYTES, write));
     } catch (e) {
       if (e instanceof StellaError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw usageError('INPUT_CHANGED', `input ${f.path} changed while it was being stored: store it again once it is stable`);
       if (code) throw usageError('INPUT_UNREADABLE', `cannot read input ${f.path} (${code})`);
       throw e;
     }
@@ -78,9 +80,16 @@ export async function ingest(o: IngestOptions): Promise<IngestResult> {
  * Push a file's bytes to `write` in one pass; small files' content is also returned whole
  * for the classifier (the store hashes what it receives, so nothing is read twice).
  */
-async function copyFile(path: string, keepUpTo: number, write: (chunk: Buffer) => Promise<void> | void): Promise<{ content: Buffer | null }> {
-  const fd = openSync(path, 'r');
+async function copyFile(
+  path: string,
+  viaLink: boolean,
+  keepUpTo: number,
+  write: (chunk: Buffer) => Promise<void> | void,
+): Promise<{ content: Buffer | null }> {
+  const fd = openInput(path, viaLink);
   try {
+    // Listed as a regular file: a FIFO, device or link put in its place is refused.
+    if (!fstatSync(fd).isFile()) throw usageError('INPUT_CHANGED', `input ${path} changed while it was being stored: store it again once it is stable`);
     const kept: Buffer[] = [];
     let size = 0;
     for (;;) {
