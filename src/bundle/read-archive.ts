@@ -46,7 +46,11 @@ const FIRST_READ = 64 * 1024;
  * Stream an archive (plain or gzip, detected by magic bytes, never by name) through the
  * strict tar reader. A missing or unreadable file is an input error (exit 2); anything
  * wrong with the bytes is a TarFormatError for the caller to report.
- * `onEntry` may throw StopReading to end early (diff only needs the metadata).
+ * `onEntry` may throw StopReading to end early (diff only needs the metadata). `dataAt` is
+ * where the entry's data starts; `room` what the file holds from there on, when a plain
+ * file's size says and the read would get to its end (no size limit stopping it first),
+ * else Infinity: an entry larger than a finite room is cut short, and reading it would end
+ * in the truncated-archive refusal at byte dataAt + room, with nothing refused before that.
  * A chunk handed to an entry sink is valid only during that call: buffers are reused.
  * An entry whose bytes are not needed gets a DigestSink: it is hashed here, or, when large
  * and in a plain tar, on a worker thread that reads its data from the file while the tar
@@ -55,7 +59,7 @@ const FIRST_READ = 64 * 1024;
  */
 export async function readArchive(
   path: string,
-  onEntry: (h: TarEntryHeader) => EntrySink | DigestSink,
+  onEntry: (h: TarEntryHeader, room: number, dataAt: number) => EntrySink | DigestSink,
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
   onProgress?: ArchiveProgress,
   options: ReadOptions = {},
@@ -67,11 +71,13 @@ export async function readArchive(
   // the size limit may stop reading: nothing a sequential read would report lies inside it.
   const skippableTo = Number.isFinite(size) ? Math.min(size, stop.at) : 0;
   const digests = new EntryDigests(gzip ? null : fd, options.hashThreads ?? HashPool.defaultThreads());
+  // Reading reaches the end of a plain file, no size limit stopping it first.
+  const readsToEnd = !gzip && Number.isFinite(size) && size <= limits.maxArchiveBytes;
   const reader: TarReader = new TarReader((h) => {
     entries++;
-    const sink = onEntry(h);
-    if (!('digest' in sink)) return sink;
     const at = reader.position;
+    const sink = onEntry(h, readsToEnd ? size - at : Infinity, at);
+    if (!('digest' in sink)) return sink;
     return digests.sink(h, sink, at, !gzip && at + h.size <= skippableTo);
   }, limits);
   const totalBytes = Number.isFinite(size) ? size : 0;

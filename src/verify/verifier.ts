@@ -9,6 +9,7 @@ import type { TrustStore } from '../trust/trust-file.js';
 import type { VerifyReport } from './report.js';
 import { AUDIT_ENTRY } from './audit-trail.js';
 import { BundleChecks, type CheckOptions, type Seen } from './checks.js';
+import { HeldEntry } from './held-entry.js';
 import { RemoteChecks } from './remote-checks.js';
 
 export type { Seen } from './checks.js';
@@ -139,6 +140,8 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
   const folded = new Map<string, string>();
   let structural: string | null = null;
   let archive = { gzip: false, bytes: 0 };
+  // The entry read whole whose data is passing now, to name it if the bundle ends inside it.
+  let holding: HeldEntry | null = null;
   // A Map, not an object literal: an entry named "toString" must not find a limit.
   const metaLimit = new Map<string, number>([
     [MANIFEST, limits.maxManifestBytes],
@@ -148,7 +151,7 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
   try {
     archive = await readArchive(
       opts.bundle,
-      (h) => {
+      (h, room, dataAt) => {
         const name = h.name.startsWith('./') ? h.name.slice(2) : h.name;
         const why = unsafeNameReason(name);
         if (why) throw new TarFormatError(`unsafe entry name ${JSON.stringify(h.name)} (${why})`, h.offset);
@@ -176,19 +179,28 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
           };
         }
         if (size > cap) throw new TarFormatError(`${name} is ${size} bytes, over the limit of ${cap}`, h.offset);
+        // Refused now, where reading on would refuse it, not once the data ran out: by then
+        // the declared size would have been allocated.
+        if (size > room) {
+          throw new TarFormatError(
+            `unexpected end of archive inside ${name}: its header declares ${size} bytes, the file holds ${room} (the archive is truncated)`,
+            dataAt + room,
+          );
+        }
         if (remoteWanted && size >= REMOTE_CHECKS_MIN && (name === MANIFEST || name === ENVELOPE)) startRemote();
         if (name === ENVELOPE && size >= REMOTE_CHECKS_MIN) (remote as RemoteChecks | null)?.readEnvelopeApart();
         // Read whole (the limit above bounds it): one copy, one hash call at the end. Shared
         // with the remote checks rather than copied to them: tens of MiB of fresh pages cost
         // about what reading them did (page faults are slow on some hosts).
-        const bytes = remote ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
-        let filled = 0;
+        const held = new HeldEntry(name, size, h.offset, room, remote !== null);
+        holding = held;
         return {
           update(chunk: Buffer) {
-            bytes.set(chunk, filled);
-            filled += chunk.length;
+            held.add(chunk);
           },
           end() {
+            holding = null;
+            const bytes = held.bytes();
             seen.sha256 = hash('sha256', bytes, 'hex');
             (audit ? auditFiles : meta).set(name, bytes);
             remote?.file(name, bytes, audit, name === ENVELOPE);
@@ -204,7 +216,7 @@ async function verify(opts: VerifyOptions, detailed: boolean): Promise<VerifiedB
     void (remote as RemoteChecks | null)?.close();
     remote = null;
     if (!(e instanceof TarFormatError)) throw e;
-    structural = `${e.message} (at byte ${e.offset})`;
+    structural = `${(holding as HeldEntry | null)?.cutShort(e) ?? e.message} (at byte ${e.offset})`;
     // Entries the read never finished have no digest: they were not seen whole.
     for (const [name, s] of entries) if (s.sha256 === '') entries.delete(name);
   }
