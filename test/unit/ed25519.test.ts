@@ -120,3 +120,21 @@ describe('strict verification edge cases', () => {
     expect(verify(sig, hex(v.message), hex(v.publicKey))).toBe(false);
   });
 });
+
+describe('sign, hashing the message in place', () => {
+  it('makes the same signature as noble\'s own sign() for any key and message', async () => {
+    const ed = await import('@noble/ed25519');
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 300 }), (seed, msg) => {
+        expect(toHex(sign(msg, seed))).toBe(toHex(ed.sign(msg, seed)));
+      }),
+      { numRuns: 200 },
+    );
+    // A message view into a larger (shared) buffer signs as its own bytes.
+    const shared = new Uint8Array(new SharedArrayBuffer(100));
+    shared.set(hex('00112233'), 10);
+    const seed = hex(rfc[0]!.secretKey);
+    expect(toHex(sign(shared.subarray(10, 14), seed))).toBe(toHex(ed.sign(hex('00112233'), seed)));
+  });
+});
