@@ -49,13 +49,41 @@ export function envelopeBytes(
   payload: Uint8Array,
   signatures: readonly { keyid: string; sig: Uint8Array }[],
 ): Buffer {
-  for (const s of [payloadType, ...signatures.map((x) => x.keyid)]) {
+  const t = envelopeTemplate(payloadType, payload, signatures.map((s) => ({ keyid: s.keyid, sigBytes: s.sig.length })));
+  return t.fill(signatures.map((s) => s.sig));
+}
+
+/** An envelope written before its signatures exist, with room for each. */
+export interface EnvelopeTemplate {
+  /** Writes the signatures into their places (in slot order) and returns the envelope. */
+  fill(sigs: readonly Uint8Array[]): Buffer;
+}
+
+/**
+ * `envelopeBytes` in two steps: the payload's base64 (the bulk of the work) now, the
+ * signatures later. An export builds this while another thread signs.
+ */
+export function envelopeTemplate(
+  payloadType: string,
+  payload: Uint8Array,
+  slots: readonly { keyid: string; sigBytes: number }[],
+): EnvelopeTemplate {
+  for (const s of [payloadType, ...slots.map((x) => x.keyid)]) {
     if (!isWellFormed(s)) throw new TypeError('JCS cannot encode a lone surrogate');
   }
-  const sigs = signatures.map((s) => `{"keyid":${JSON.stringify(s.keyid)},"sig":"${Buffer.from(s.sig).toString('base64')}"}`);
   const head = Buffer.from('{"payload":"', 'utf8');
-  const tail = Buffer.from(`","payloadType":${JSON.stringify(payloadType)},"signatures":[${sigs.join(',')}]}`, 'utf8');
   const b64 = base64Length(payload.length);
+  // Each signature's base64 goes between `"sig":"` and the closing quote.
+  let tailText = `","payloadType":${JSON.stringify(payloadType)},"signatures":[`;
+  const holes: { at: number; length: number; sigBytes: number }[] = [];
+  slots.forEach((slot, k) => {
+    tailText += `${k ? ',' : ''}{"keyid":${JSON.stringify(slot.keyid)},"sig":"`;
+    const at = head.length + b64 + Buffer.byteLength(tailText, 'utf8');
+    holes.push({ at, length: base64Length(slot.sigBytes), sigBytes: slot.sigBytes });
+    tailText += `${'A'.repeat(base64Length(slot.sigBytes))}"}`;
+  });
+  tailText += ']}';
+  const tail = Buffer.from(tailText, 'utf8');
   const out = Buffer.allocUnsafe(head.length + b64 + tail.length);
   head.copy(out, 0);
   // In slices of 3 MiB (whole base64 quanta), so no 24 MB intermediate string: fresh
@@ -67,7 +95,35 @@ export function envelopeBytes(
   }
   if (at !== head.length + b64) throw new Error('base64 length mismatch');
   tail.copy(out, head.length + b64);
-  return out;
+  let filled = false;
+  return {
+    fill(sigs) {
+      if (filled) throw new Error('envelope template filled twice');
+      if (sigs.length !== holes.length) throw new Error(`${sigs.length} signatures for ${holes.length} slots`);
+      holes.forEach((h, k) => {
+        if (sigs[k]!.length !== h.sigBytes) throw new Error(`signature ${k} is ${sigs[k]!.length} bytes, ${h.sigBytes} were reserved`);
+      });
+      holes.forEach((h, k) => out.write(Buffer.from(sigs[k]!).toString('base64'), h.at, 'latin1'));
+      filled = true;
+      return out;
+    },
+  };
+}
+
+/**
+ * `pae(payloadType, UTF-8 of text)` built in one buffer, the payload a view of its tail:
+ * no second copy of a large manifest. In shared memory on request, so a signing thread
+ * reads it where it lies.
+ */
+export function paeOfText(payloadType: string, text: string, shared: boolean): { message: Uint8Array; payload: Buffer } {
+  const type = Buffer.from(payloadType, 'utf8');
+  const textBytes = Buffer.byteLength(text, 'utf8');
+  const header = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'ascii'), type, Buffer.from(` ${textBytes} `, 'ascii')]);
+  const size = header.length + textBytes;
+  const message = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
+  header.copy(message, 0);
+  if (message.write(text, header.length, 'utf8') !== textBytes) throw new Error('payload length mismatch');
+  return { message, payload: message.subarray(header.length) };
 }
 
 /** Bytes of `envelopeBytes(...)` for signatures of `sigBytes` each, before they exist. */

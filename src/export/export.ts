@@ -3,11 +3,11 @@ import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { canonicalBytes } from '../json/canonical.js';
+import { canonicalize } from '../json/canonical.js';
 import { sha256Hex } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
-import { envelopeBytes, envelopeLength, IN_TOTO_PAYLOAD_TYPE, pae } from '../crypto/dsse.js';
-import { sign } from '../crypto/ed25519.js';
+import { envelopeLength, envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeOfText, type EnvelopeTemplate } from '../crypto/dsse.js';
+import { sign, SIGNATURE_BYTES } from '../crypto/ed25519.js';
 import { formatChecksums, type ChecksumLine } from '../bundle/checksums.js';
 import { blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, sortByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
 import { END_OF_ARCHIVE, entryHeaderLength, entrySpan, TarWriter } from '../bundle/tar-writer.js';
@@ -148,7 +148,7 @@ async function exportWith(
 ): Promise<ExportResult> {
   // Pass 1: digests, sizes and kinds, in batches across the pool; small batches while
   // sizes are unknown, so one thread does not get all the large files.
-  const hashJobs: Job[] = batches(files, (_, k) => sizes?.[k] ?? 0, sizes ? 512 : 128).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path, ...(f.viaLink ? { viaLink: true } : {}) })) }));
+  const hashJobs: Job[] = batches(files, (_, k) => sizes?.[k] ?? 0, sizes ? 512 : 128).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path, viaLink: f.viaLink === true })) }));
   const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
     pool.run<HashOutcome[]>(hashJobs),
   )).flat();
@@ -231,15 +231,16 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
       ...spec.predicate,
     },
   };
-  const manifest = canonicalBytes(statement);
-  const message = pae(IN_TOTO_PAYLOAD_TYPE, manifest);
-  const envelopeWith = (sigs: readonly Uint8Array[]): Buffer =>
-    envelopeBytes(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys.map((k, i) => ({ keyid: k.keyid, sig: sigs[i]! })));
   const gzipLevel = opts.gzipLevel ?? (isGzipName(opts.out) ? 6 : undefined);
   const placed = gzipLevel === undefined && [...sourceOf.values()].every((it) => 'path' in it.source);
+  // The signed message holds the manifest's bytes: made once, in memory a signing thread
+  // shares, and the manifest entry is a view of it.
+  const { message, payload: manifest } = paeOfText(IN_TOTO_PAYLOAD_TYPE, canonicalize(statement), placed);
+  const envelopeFor = (): EnvelopeTemplate =>
+    envelopeTemplate(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys.map((k) => ({ keyid: k.keyid, sigBytes: SIGNATURE_BYTES })));
   // A signature's size is fixed, so the envelope's is known before signing: plain tar
   // signs on a pool thread while the others write the blobs.
-  const envelope = placed ? null : envelopeWith(signerKeys.map((k) => sign(message, k.seed)));
+  const envelope = placed ? null : envelopeFor().fill(signerKeys.map((k) => sign(message, k.seed)));
   const envelopeSize = envelope?.length ?? envelopeLength(IN_TOTO_PAYLOAD_TYPE, manifest.length, signerKeys.map((k) => k.keyid));
 
   // Pass 2: the archive. Metadata first, then everything else in name order.
@@ -259,7 +260,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     if (!('path' in source)) {
       rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex });
       streams.set(name, source.read);
-    } else rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, ...(source.viaLink ? { viaLink: true } : {}) });
+    } else rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, viaLink: source.viaLink === true });
   });
   sortByUtf8(rest, (e) => e.name);
   let totalBytes = 0;
@@ -270,7 +271,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   try {
     await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, () =>
       placed
-        ? writePlaced(pool, file.fd, head, rest, mtimeSec, { message, seeds: signerKeys.map((k) => k.seed), envelope: envelopeWith })
+        ? writePlaced(pool, file.fd, head, rest, mtimeSec, { message, seeds: signerKeys.map((k) => k.seed), envelope: envelopeFor })
         : writeSequential(pool, file.fd, gzipLevel, [...head, ...rest], mtimeSec, streams),
     );
     const bundleBytes = fstatSync(file.fd).size;
@@ -328,7 +329,7 @@ async function writePlaced(
   head: PlacedEntry[],
   rest: PlacedEntry[],
   mtimeSec: number,
-  signing: { message: Uint8Array; seeds: Uint8Array[]; envelope: (sigs: readonly Uint8Array[]) => Buffer },
+  signing: { message: Uint8Array; seeds: Uint8Array[]; envelope: () => EnvelopeTemplate },
 ): Promise<void> {
   const span = (e: PlacedEntry) => entrySpan(entryHeaderLength(e.name), e.size);
   let pos = 0;
@@ -351,11 +352,14 @@ async function writePlaced(
   const count = (b: number, f: number) => pool.count(b, f);
   let results: unknown[] = [];
   let headError: unknown = null;
+  let template: EnvelopeTemplate | null = null;
   try {
     head.forEach((e, k) => {
       if (e.data) writeEntriesSync(fd, offsets[k]!, [e], mtimeSec, count);
     });
     writeZeros(fd, pos, END_OF_ARCHIVE);
+    // The envelope's base64 payload, while the signature is being made.
+    template = signing.envelope();
   } catch (e) {
     headError = e;
   }
@@ -366,7 +370,7 @@ async function writePlaced(
   }
   if (headError) throw headError;
   const k = head.findIndex((e) => e.name === ENVELOPE);
-  const envelope = signing.envelope(results[0] as Uint8Array[]);
+  const envelope = template!.fill(results[0] as Uint8Array[]);
   if (envelope.length !== head[k]!.size) throw new Error(`envelope is ${envelope.length} bytes, ${head[k]!.size} were reserved`);
   writeEntriesSync(fd, offsets[k]!, [{ ...head[k]!, data: envelope }], mtimeSec, count);
 }

@@ -147,3 +147,29 @@ describe('envelopeBytes', () => {
     expect(() => envelopeBytes('\ud800', Buffer.alloc(1), [])).toThrow(TypeError);
   });
 });
+
+describe('envelopeTemplate and paeOfText', () => {
+  it('paeOfText is pae() of the text\'s UTF-8, in plain or shared memory, the payload a view of its tail', async () => {
+    const { pae, paeOfText } = await import('../../src/crypto/dsse.js');
+    for (const text of ['', '{"a":"é😀"}', 'x'.repeat(70_000)]) {
+      for (const shared of [false, true]) {
+        const { message, payload } = paeOfText('application/vnd.in-toto+json', text, shared);
+        expect(Buffer.from(message).equals(pae('application/vnd.in-toto+json', Buffer.from(text, 'utf8')))).toBe(true);
+        expect(payload.equals(Buffer.from(text, 'utf8'))).toBe(true);
+        expect(message.buffer instanceof SharedArrayBuffer).toBe(shared);
+        expect(payload.buffer).toBe(message.buffer);
+      }
+    }
+  });
+
+  it('fills each signature slot once, and only with a signature of the reserved size', async () => {
+    const { envelopeBytes, envelopeTemplate } = await import('../../src/crypto/dsse.js');
+    const sigs = [new Uint8Array(64).fill(3), new Uint8Array(64).fill(250)];
+    const t = envelopeTemplate('x', Buffer.from('payload'), [{ keyid: 'a', sigBytes: 64 }, { keyid: 'b', sigBytes: 64 }]);
+    expect(() => t.fill([sigs[0]!])).toThrow(/1 signatures for 2 slots/);
+    expect(() => t.fill([sigs[0]!, new Uint8Array(63)])).toThrow(/63 bytes, 64 were reserved/);
+    const got = t.fill(sigs);
+    expect(got.equals(envelopeBytes('x', Buffer.from('payload'), [{ keyid: 'a', sig: sigs[0]! }, { keyid: 'b', sig: sigs[1]! }]))).toBe(true);
+    expect(() => t.fill(sigs)).toThrow(/filled twice/);
+  });
+});
