@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// Thin entry point: everything lives in the compiled library (dist/). Commands load their
-// modules lazily, so `--help` stays close to bare `node` start-up.
-import { main } from '../dist/cli/main.js';
-
-process.exitCode = await main(process.argv);
+// Thin entry point: everything lives in the compiled library (dist/). CommonJS (see
+// bin/package.json), like the command-line definitions it loads: `--help` never starts
+// the ES module loader. Commands load their modules when they run.
+'use strict';
+require('../dist/cli/main.cjs')
+  .main(process.argv)
+  .then((code) => {
+    process.exitCode = code;
+  });

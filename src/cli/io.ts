@@ -2,17 +2,6 @@ import { readFileSync } from 'node:fs';
 import { canonicalize } from '../json/canonical.js';
 import { usageError } from '../errors.js';
 
-/**
- * A reader that goes away early (`verify … | head -1`) is not an error of ours: stop
- * quietly with the exit code already decided, instead of printing an EPIPE stack trace.
- */
-export function installPipeGuard(): void {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-    throw e;
-  });
-}
-
 /** JSON on stdout is canonical (sorted keys), so two reports diff cleanly. */
 export function printJson(value: unknown): void {
   process.stdout.write(canonicalize(value) + '\n');

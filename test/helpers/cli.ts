@@ -15,7 +15,7 @@ export const FIXTURES = join(REPO, 'fixtures');
 export const EVIDENCE = join(FIXTURES, 'evidence');
 export const SCHEMAS = join(REPO, 'schemas');
 
-if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) {
+if (!existsSync(join(REPO, 'dist', 'cli', 'main.cjs'))) {
   throw new Error('dist/ is missing: build first with `npx tsc -p tsconfig.json` (`npm test` does this)');
 }
 

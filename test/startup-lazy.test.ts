@@ -1,0 +1,70 @@
+/**
+ * `--help`, `CMD --help` and `--version` run on the CommonJS entry and command-line
+ * definitions alone: no ES module of the library loads (start-up stays near bare node).
+ * A resolution hook in the child logs every module of dist/ resolved as an ES module; a
+ * real command, run the same way, shows the hook sees them when they do load.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from './helpers/cli.js';
+import { removeTempDirs, tempDir } from './helpers/tmp.js';
+
+afterAll(removeTempDirs);
+
+let dir: string;
+let register: string;
+
+beforeAll(() => {
+  dir = tempDir('se-startup-');
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(
+    hooks,
+    [
+      "import { appendFileSync } from 'node:fs';",
+      'let log;',
+      'export function initialize(data) { log = data.log; }',
+      'export async function resolve(specifier, context, next) {',
+      '  const r = await next(specifier, context);',
+      "  if (r.url.includes('/dist/')) appendFileSync(log, r.url + '\\n');",
+      '  return r;',
+      '}',
+    ].join('\n'),
+  );
+  register = join(dir, 'register.mjs');
+  writeFileSync(
+    register,
+    ["import { register } from 'node:module';", `register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: process.env.STARTUP_LOG } });`].join('\n'),
+  );
+});
+
+function loadedBy(args: string[]): { status: number | null; stdout: string; loaded: string[] } {
+  const log = join(dir, `log-${args.join('-').replace(/[^a-z-]/g, '')}.txt`);
+  rmSync(log, { force: true });
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, join(REPO, 'bin', 'stella-evidence.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, STARTUP_LOG: log },
+  });
+  const loaded = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
+  return { status: r.status, stdout: r.stdout, loaded };
+}
+
+describe('start-up', () => {
+  it('--help, verify --help and --version load no ES module of the library', () => {
+    for (const args of [['--help'], ['verify', '--help'], ['export', '--help'], ['--version']]) {
+      const r = loadedBy(args);
+      expect(r.status, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(args[0] === '--version' ? /^\d+\.\d+\.\d+/ : /^Usage: stella-evidence/);
+      expect(r.loaded, args.join(' ')).toEqual([]);
+    }
+  });
+
+  it('a command that runs loads its modules, as the hook shows', () => {
+    const r = loadedBy(['verify', join(dir, 'missing.tar'), '--trust', join(dir, 'missing.json'), '--tenant', 'acme']);
+    expect(r.status).toBe(2);
+    expect(r.loaded.some((u) => u.endsWith('/dist/cli/verify.js'))).toBe(true);
+    expect(r.loaded.some((u) => u.endsWith('/dist/errors.js'))).toBe(true);
+  });
+});
