@@ -119,7 +119,7 @@ function streamHash(fd: number, hash: Hash, limit: number): number {
 
 /**
  * Second pass: read exactly `size` bytes, hand them over in pieces, and check that the
- * file still has that size and digest. Reads one byte past the end to notice growth.
+ * file still has that size and digest. Reads ask for a byte past the end to notice growth.
  * `take(n)` returns a buffer of at least n bytes to read into (the caller's output
  * buffer, so content is copied once); `done(n)` says n bytes of it were filled.
  */
@@ -140,16 +140,23 @@ export function copyVerifiedSync(
   try {
     const hash = createHash('sha256');
     let got = 0;
-    while (got < size) {
-      const want = Math.min(CHUNK, size - got);
-      const buf = take(want);
-      const n = readSync(fd, buf, 0, want, null);
-      if (n === 0) throw new InputReadError(path, 'changed', undefined); // shrank
+    // Each read asks for one byte more than is left: a file that grew says so in that
+    // call, and a small file takes one read, not a second one to see the end.
+    for (;;) {
+      const left = size - got;
+      const ask = Math.min(CHUNK, left + 1);
+      const buf = take(ask);
+      const n = readSync(fd, buf, 0, ask, null);
+      if (n > left) throw new InputReadError(path, 'changed', undefined); // grew
+      if (n === 0) {
+        if (left === 0) break;
+        throw new InputReadError(path, 'changed', undefined); // shrank
+      }
       hash.update(buf.subarray(0, n));
       done(n);
       got += n;
+      if (got === size && n < ask) break;
     }
-    if (readSync(fd, scratchOf(1), 0, 1, null) !== 0) throw new InputReadError(path, 'changed', undefined); // grew
     if (hash.digest('hex') !== sha256) throw new InputReadError(path, 'changed', undefined);
   } catch (e) {
     throw asInputError(path, e, true);

@@ -3,10 +3,10 @@
  * put in a file's place.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hashFileSync, InputReadError } from '../../src/export/read-file.js';
+import { CHUNK, copyVerifiedSync, hashFileSync, InputReadError } from '../../src/export/read-file.js';
 import { sha256Hex } from '../../src/crypto/sha256.js';
 import { removeTempDirs, tempDir } from '../helpers/tmp.js';
 
@@ -76,4 +76,50 @@ describe('classifyWantsContent', () => {
     expect(classifyWantsContent('layer.tar', Buffer.from('ustar'))).toBe(false);
     expect(classifyWantsContent('x.json', Buffer.from('[1,2]'))).toBe(false);
   });
+});
+
+describe('copyVerifiedSync', () => {
+  const copy = (path: string, size: number, sha256: string): { out: Buffer; err: unknown } => {
+    const out = Buffer.alloc(size + CHUNK + 1, 0xee);
+    let fill = 0;
+    try {
+      copyVerifiedSync(
+        path,
+        size,
+        sha256,
+        (max) => out.subarray(fill, fill + max),
+        (n) => {
+          fill += n;
+        },
+      );
+      return { out: out.subarray(0, fill), err: null };
+    } catch (e) {
+      return { out: out.subarray(0, fill), err: e };
+    }
+  };
+
+  // Around the read size: one byte more is asked than is left, so growth shows in the
+  // same read for small files and in a last one-byte read after whole chunks.
+  for (const size of [0, 1, 1000, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK]) {
+    it(`copies an unchanged ${size}-byte file and refuses it grown by one byte or shrunk`, () => {
+      const f = join(tempDir(), 'f.bin');
+      const data = Buffer.from(Array.from({ length: size }, (_, k) => (k * 31) & 255));
+      writeFileSync(f, data);
+      const digest = sha256Hex(data);
+      const ok = copy(f, size, digest);
+      expect(ok.err).toBeNull();
+      expect(ok.out.equals(data)).toBe(true);
+
+      appendFileSync(f, 'x');
+      const grew = copy(f, size, digest);
+      expect(grew.err).toBeInstanceOf(InputReadError);
+      expect((grew.err as InputReadError).reason).toBe('changed');
+
+      if (size > 0) {
+        writeFileSync(f, data.subarray(0, size - 1));
+        const shrank = copy(f, size, digest);
+        expect((shrank.err as InputReadError).reason).toBe('changed');
+      }
+    });
+  }
 });
