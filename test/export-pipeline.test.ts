@@ -67,6 +67,17 @@ describe('export pipeline', () => {
     expect(v.stdout).toMatch(/^verified: /m);
   });
 
+  it('the command, on worker threads, writes a whole bundle that verifies', () => {
+    const root = tempDir();
+    const dir = manyFiles(root);
+    const out = join(root, 'cli.tar');
+    const r = mustRun(['export', '--tenant', 'acme', '--key', KEYS.acme.key, '--created-at', CREATED_AT, '--out', out, '--json', dir]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ artifacts: 605 });
+    const trust = writeTrustFile(join(root, 'trust.json'), { acme: [KEYS.acme.pub] });
+    const v = mustRun(['verify', out, '--trust', trust, '--tenant', 'acme']);
+    expect(v.stdout).toMatch(/^verified: /m);
+  });
+
   it('gzip output holds exactly the plain archive', async () => {
     const root = tempDir();
     const dir = manyFiles(root);

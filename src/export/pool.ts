@@ -16,6 +16,7 @@ type Failure = { path: string; reason: 'unreadable' | 'changed'; errno?: string 
 export class JobPool {
   private readonly tally: Float64Array;
   private readonly workers: Worker[] = [];
+  private readonly inFlight = new Map<Worker, number>();
 
   private constructor(threads: number) {
     this.tally = new Float64Array(new SharedArrayBuffer(16 * (threads + 1)));
@@ -94,8 +95,12 @@ export class JobPool {
       return results;
     }
     let next = 0;
+    // Two jobs in flight per thread: the next one is already queued at the thread when a
+    // job ends, so it never waits for this thread to hand it out while this thread runs
+    // something long and synchronous (writing the manifest, building the envelope).
+    const lanes = this.workers.flatMap((w) => [w, w]);
     await Promise.all(
-      this.workers.map(async (w) => {
+      lanes.map(async (w) => {
         while (failure === null && next < jobs.length) {
           const id = next++;
           try {
@@ -135,13 +140,18 @@ export class JobPool {
       w.on('message', onMessage);
       w.on('error', onError);
       w.on('exit', onExit);
-      w.ref();
+      // Referenced while any job of its is in flight, so the process waits for them.
+      if (this.inFlight.set(w, (this.inFlight.get(w) ?? 0) + 1).get(w) === 1) w.ref();
       // The message to sign (tens of MB for a large manifest) moves instead of being
       // copied, when it owns its memory and nothing else here reads it again.
       const m = job.kind === 'sign' ? job.message : null;
       const movable = m && m.byteOffset === 0 && m.byteLength === m.buffer.byteLength && m.buffer instanceof ArrayBuffer;
       w.postMessage({ id, job }, movable ? [m.buffer as ArrayBuffer] : []);
-    }).finally(() => w.unref());
+    }).finally(() => {
+      const left = this.inFlight.get(w)! - 1;
+      this.inFlight.set(w, left);
+      if (left === 0) w.unref();
+    });
   }
 
   async close(): Promise<void> {
