@@ -7,14 +7,38 @@
  * - phases of the library's export, from its progress callbacks (each pass reports
  *   once more when it ends): collecting the inputs, the hashing pass, the writing pass
  *   (manifest, signature and every entry), then fsync and rename;
- * - the hardware figures that bound them: node:crypto SHA-256 on one core, and writing
- *   plus fdatasync of as many bytes as the inputs hold.
+ * - the hardware figures that bound them: node:crypto SHA-256 on one core, writing
+ *   plus fdatasync of as many bytes as the inputs hold, and the two passes over the
+ *   inputs with nothing else: a thread per core opening, reading, hashing and closing
+ *   each file (the first pass also fstats), as the export's passes must at least.
  */
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// Run as a reading thread of readPassesMs: read the files handed over, then report.
+if (!isMainThread) {
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (const p of workerData.files) {
+    const fd = openSync(p, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    // As few calls as the export's passes make: the first stops at fstat's size, the
+    // second at a read that comes back short of what it asked.
+    const size = workerData.fstat ? fstatSync(fd).size : -1;
+    const hash = createHash('sha256');
+    for (let got = 0, n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+      hash.update(buf.subarray(0, n));
+      got += n;
+      if (got === size || (size < 0 && n < buf.length)) break;
+    }
+    hash.digest();
+    closeSync(fd);
+  }
+  parentPort.postMessage('done');
+  await new Promise(() => undefined);
+}
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS) || 5);
@@ -81,6 +105,41 @@ function writeAndSyncMs(where, bytes) {
   return { writeMs: median(ts.map((x) => x.written)), writeAndSyncMs: median(ts.map((x) => x.synced)) };
 }
 
+function filesUnder(dir) {
+  const out = [];
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, d.name);
+    if (d.isDirectory()) out.push(...filesUnder(p));
+    else if (d.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** One pass over `files` on a thread per core: open, (fstat,) read to the end, hash, close. */
+function readPassMs(files, fstat) {
+  const cores = availableParallelism();
+  return new Promise((resolve, reject) => {
+    const t = now();
+    let left = cores;
+    for (let k = 0; k < cores; k++) {
+      const w = new Worker(new URL(import.meta.url), { workerData: { files: files.filter((_, i) => i % cores === k), fstat } });
+      w.once('error', reject);
+      w.once('message', () => {
+        void w.terminate();
+        if (--left === 0) resolve(now() - t);
+      });
+    }
+  });
+}
+
+/** The export's two passes over the inputs with nothing else (page cache warm). */
+async function readPassesMs(dir) {
+  const files = filesUnder(dir);
+  const ts = [];
+  for (let k = 0; k < 3; k++) ts.push((await readPassMs(files, true)) + (await readPassMs(files, false)));
+  return median(ts);
+}
+
 const dirs = process.argv.slice(2);
 const work = mkdtempSync(join(process.env.BENCH_DIR || tmpdir(), 'stella-profile-'));
 const doc = { cores: availableParallelism(), sha256MBpsPerCore: sha256MBps(), cases: {} };
@@ -108,6 +167,7 @@ try {
       totalMs: m((r) => r.total),
       // Two SHA-256 passes over the inputs, spread over every core, at the in-memory rate.
       twoHashPassesFloorMs: (2 * bytes) / 1e6 / (doc.sha256MBpsPerCore * doc.cores) * 1000,
+      twoReadPassesMs: await readPassesMs(dir),
       ...sync,
     };
   }
