@@ -362,6 +362,15 @@ describe('export: refusals (exit 2, no output file)', () => {
     expect((await readManifest(out)).predicate.artifacts.map((a) => a.name)).toEqual(['caf\u00e9.json']);
   });
 
+  it('an output in a directory that does not exist: one line naming it, exit 2, not an internal error', () => {
+    const dir = tempDir();
+    const out = join(dir, 'missing', 'x.tar');
+    const r = runCli(exportArgs({ out, inputs: [ACME] }));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`stella-evidence: cannot write ${out}: the directory ${join(dir, 'missing')} does not exist; create it or choose another path\n`);
+    expect(listDir(dir)).toEqual([]);
+  });
+
   it('an existing output without --force (left untouched); with --force it is replaced', () => {
     const dir = tempDir();
     const out = join(dir, 'x.tar');

@@ -1,8 +1,10 @@
 /**
  * `--help`, `CMD --help` and `--version` run on the CommonJS entry and command-line
  * definitions alone: no ES module of the library loads (start-up stays near bare node).
- * A resolution hook in the child logs every module of dist/ resolved as an ES module; a
- * real command, run the same way, shows the hook sees them when they do load.
+ * A resolution hook in the child logs every module of dist/ resolved as an ES module
+ * (import), and a preloaded script logs, at exit, every one that require() loaded
+ * (Node 20.19 can require ES modules); a real command, run the same way, shows the hook
+ * sees them when they do load, and a require() of the library is shown to be seen too.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ afterAll(removeTempDirs);
 
 let dir: string;
 let register: string;
+let preload: string;
 
 beforeAll(() => {
   dir = tempDir('se-startup-');
@@ -33,6 +36,19 @@ beforeAll(() => {
       '}',
     ].join('\n'),
   );
+  preload = join(dir, 'preload.cjs');
+  writeFileSync(
+    preload,
+    [
+      "const { appendFileSync } = require('node:fs');",
+      "process.on('exit', () => {",
+      "  const esm = Object.keys(require.cache).filter((k) => k.includes('/dist/') && !k.endsWith('.cjs'));",
+      "  if (esm.length) appendFileSync(process.env.STARTUP_LOG, esm.map((k) => 'require:' + k).join('\\n') + '\\n');",
+      '});',
+      // Stands in for a library module required at start-up, when the test asks for one.
+      "if (process.env.STARTUP_REQUIRE) require(process.env.STARTUP_REQUIRE);",
+    ].join('\n'),
+  );
   register = join(dir, 'register.mjs');
   writeFileSync(
     register,
@@ -40,12 +56,12 @@ beforeAll(() => {
   );
 });
 
-function loadedBy(args: string[]): { status: number | null; stdout: string; loaded: string[] } {
-  const log = join(dir, `log-${args.join('-').replace(/[^a-z-]/g, '')}.txt`);
+function loadedBy(args: string[], requireFirst?: string): { status: number | null; stdout: string; loaded: string[] } {
+  const log = join(dir, `log-${args.join('-').replace(/[^a-z-]/g, '')}${requireFirst ? '-req' : ''}.txt`);
   rmSync(log, { force: true });
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, join(REPO, 'bin', 'stella-evidence.js'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, '--require', preload, join(REPO, 'bin', 'stella-evidence.js'), ...args], {
     encoding: 'utf8',
-    env: { ...process.env, STARTUP_LOG: log },
+    env: { ...process.env, STARTUP_LOG: log, STARTUP_REQUIRE: requireFirst ?? '' },
   });
   const loaded = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
   return { status: r.status, stdout: r.stdout, loaded };
@@ -59,6 +75,12 @@ describe('start-up', () => {
       expect(r.stdout).toMatch(args[0] === '--version' ? /^\d+\.\d+\.\d+/ : /^Usage: stella-evidence/);
       expect(r.loaded, args.join(' ')).toEqual([]);
     }
+  });
+
+  it('a library module loaded with require() is seen as well', () => {
+    const r = loadedBy(['--help'], join(REPO, 'dist', 'errors.js'));
+    expect(r.status).toBe(0);
+    expect(r.loaded).toContain(`require:${join(REPO, 'dist', 'errors.js')}`);
   });
 
   it('a command that runs loads its modules, as the hook shows', () => {

@@ -10,11 +10,12 @@ import { StellaError } from '../src/errors.js';
 import { FsEvidenceStore } from '../src/store/fs-store.js';
 import { ingest, planIngest } from '../src/store/ingest.js';
 import { removeTempDirs, tempDir } from './helpers/tmp.js';
+import { HAS_MKFIFO } from './helpers/tools.js';
 
 afterAll(removeTempDirs);
 
 const ctx = { actor: 'tester', time: '2026-11-01T10:00:00Z' };
-const hasMkfifo = spawnSync('mkfifo', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasMkfifo = HAS_MKFIFO;
 
 async function ingestAfter(swap: (victim: string, root: string) => void) {
   const root = tempDir();

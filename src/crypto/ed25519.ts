@@ -18,7 +18,9 @@ const L = 2n ** 252n + 27742317777372353535851937790883648493n;
  * and point arithmetic. The message is hashed where it lies: noble's own sign() copies
  * it three times, which is 75 MB of fresh memory for a 100,000-artifact manifest (its
  * page faults cost a third of a second here). A property test holds this equal to
- * noble's sign().
+ * noble's sign(). The message is read twice (for r, then for k): it must not change
+ * during the call, or two different messages would share one nonce, which gives the key
+ * away. The export's signing thread gets the manifest in memory nothing writes to again.
  */
 export function sign(message: Uint8Array, secretSeed: Uint8Array): Uint8Array {
   const { prefix, scalar, pointBytes } = ed.utils.getExtendedPublicKey(secretSeed);

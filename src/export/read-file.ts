@@ -67,8 +67,7 @@ export function hashFileSync(
   }
   try {
     // Collected as a regular file; anything else now (a device, a FIFO) is a change.
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new InputReadError(path, 'changed', undefined);
+    if (!fstatSync(fd).isFile()) throw new InputReadError(path, 'changed', undefined);
     const hash = createHash('sha256');
     let buf = scratchOf(1 << 16);
     let fill = 0;
@@ -83,16 +82,17 @@ export function hashFileSync(
         buf = bigger;
         if (fill === buf.length) break;
       }
-      // Until read() says 0 (procfs, FUSE and network files can read short before their
-      // end), or until the size fstat gave: that saves a read per file, and a file that
-      // holds more than its stated size fails the second pass, which reads past the end.
+      // Until read() says 0: procfs, FUSE and network files can read short before their
+      // end, and some report a size smaller than they hold. (Stopping at fstat's size
+      // would save a read per file, but refuse such files, and a duplicate of another
+      // file's first bytes would never be read again to notice that it grew.)
       const n = readSync(fd, buf, fill, buf.length - fill, null);
-      fill += n;
-      if (n === 0 || (fill === st.size && fill > 0)) {
+      if (n === 0) {
         const content = buf.subarray(0, fill);
         hash.update(content);
         return { sha256: hash.digest('hex'), size: fill, content: fill <= keepUpTo ? content : null };
       }
+      fill += n;
     }
     // Larger than keepUpTo: stream the rest in chunks.
     hash.update(buf.subarray(0, fill));

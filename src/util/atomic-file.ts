@@ -31,6 +31,19 @@ export function untrackTemporary(path: string): void {
   inFlight.delete(path);
 }
 
+/** Where the output cannot be created at all: the user's to fix (exit 2), not a bug of ours. */
+function unwritable(target: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const dir = dirname(target);
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return usageError('OUTPUT_DIR_MISSING', `cannot write ${target}: the directory ${dir} does not exist; create it or choose another path`);
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return usageError('OUTPUT_UNWRITABLE', `cannot write ${target}: the directory ${dir} is not writable (${code}); choose another path`);
+  }
+  return e;
+}
+
 export class AtomicFile {
   readonly tempPath: string;
   readonly fd: number;
@@ -38,7 +51,11 @@ export class AtomicFile {
 
   constructor(readonly target: string, readonly mode = 0o644, readonly overwrite = false) {
     this.tempPath = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    this.fd = openSync(this.tempPath, 'wx', mode);
+    try {
+      this.fd = openSync(this.tempPath, 'wx', mode);
+    } catch (e) {
+      throw unwritable(target, e);
+    }
     inFlight.add(this.tempPath);
   }
 

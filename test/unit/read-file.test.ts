@@ -9,10 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CHUNK, copyVerifiedSync, hashFileSync, InputReadError } from '../../src/export/read-file.js';
 import { sha256Hex } from '../../src/crypto/sha256.js';
 import { removeTempDirs, tempDir } from '../helpers/tmp.js';
+import { HAS_MKFIFO } from '../helpers/tools.js';
 
 afterAll(removeTempDirs);
 
-const hasMkfifo = spawnSync('mkfifo', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasMkfifo = HAS_MKFIFO;
 const hasKallsyms = existsSync('/proc/kallsyms');
 
 describe('hashFileSync', () => {
