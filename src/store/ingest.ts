@@ -1,9 +1,9 @@
-import { closeSync, fstatSync, readSync, realpathSync } from 'node:fs';
-import { openInput } from '../export/read-file.js';
+import { closeSync, fstatSync, readlinkSync, readSync, realpathSync } from 'node:fs';
 import { sep } from 'node:path';
 import { StellaError, tenantError, usageError } from '../errors.js';
 import { classify, CLASSIFY_MAX_BYTES } from '../evidence/classify.js';
 import { collectInputs, type InputFile } from '../export/collect.js';
+import { openInput } from '../export/read-file.js';
 import type { Scope } from '../util/tenant.js';
 import type { AuditContext, EvidenceStore, PutOutcome, RecordDraft } from './store.js';
 
@@ -42,13 +42,14 @@ export function planIngest(paths: readonly string[], followSymlinks: boolean): I
 export async function ingest(o: IngestOptions): Promise<IngestResult> {
   const files = o.files;
   if (o.storeRoot !== undefined) refuseInputsInsideStore(files.map((f) => f.path), o.storeRoot);
+  const root = o.storeRoot !== undefined ? storeRealPath(o.storeRoot) : null;
   const batchSize = o.batchSize ?? 256;
   const outcomes: PutOutcome[] = [];
   let batch: RecordDraft[] = [];
   for (const f of files) {
     let stored;
     try {
-      stored = await o.store.putBlob(o.tenant, (write) => copyFile(f.path, f.viaLink ?? false, CLASSIFY_MAX_BYTES, write));
+      stored = await o.store.putBlob(o.tenant, (write) => copyFile(f.path, f.viaLink ?? false, o.storeRoot, root, CLASSIFY_MAX_BYTES, write));
     } catch (e) {
       if (e instanceof StellaError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
@@ -83,11 +84,14 @@ export async function ingest(o: IngestOptions): Promise<IngestResult> {
 async function copyFile(
   path: string,
   viaLink: boolean,
+  storeRoot: string | undefined,
+  root: string | null,
   keepUpTo: number,
   write: (chunk: Buffer) => Promise<void> | void,
 ): Promise<{ content: Buffer | null }> {
   const fd = openInput(path, viaLink);
   try {
+    refuseOpenedInsideStore(path, fd, storeRoot, root);
     // Listed as a regular file: a FIFO, device or link put in its place is refused.
     if (!fstatSync(fd).isFile()) throw usageError('INPUT_CHANGED', `input ${path} changed while it was being stored: store it again once it is stable`);
     const kept: Buffer[] = [];
@@ -114,17 +118,38 @@ const READ_CHUNK = 1 << 20;
  * into this tenant around every check, so an input inside the store is refused.
  */
 function refuseInputsInsideStore(paths: readonly string[], storeRoot: string): void {
-  let root: string;
+  const root = storeRealPath(storeRoot);
+  if (root === null) return; // no store yet: nothing inside it
+  // The file itself, not only its directory: a followed link may point into the store.
+  for (const p of paths) refuseIfInside(p, realpathSync.native(p), root, storeRoot);
+}
+
+function storeRealPath(storeRoot: string): string | null {
   try {
-    root = realpathSync(storeRoot);
+    return realpathSync(storeRoot);
   } catch {
-    return; // no store yet: nothing inside it
+    return null;
   }
-  for (const p of paths) {
-    // The file itself, not only its directory: a followed link may point into the store.
-    const real = realpathSync.native(p);
-    if (real === root || real.startsWith(root + sep)) {
-      throw tenantError('INPUT_INSIDE_STORE', `input ${p} lies inside the store ${storeRoot}: evidence is ingested from outside the store, never copied between namespaces`);
-    }
+}
+
+function refuseIfInside(shown: string, real: string, root: string, storeRoot: string): void {
+  if (real === root || real.startsWith(root + sep)) {
+    throw tenantError('INPUT_INSIDE_STORE', `input ${shown} lies inside the store ${storeRoot}: evidence is ingested from outside the store, never copied between namespaces`);
   }
+}
+
+/**
+ * The same refusal for the file actually opened: a directory of the input's path swapped
+ * for a link into the store after the check above would otherwise be read through.
+ * Where the system does not say (no /proc), the check above stands alone.
+ */
+function refuseOpenedInsideStore(shown: string, fd: number, storeRoot: string | undefined, root: string | null): void {
+  if (storeRoot === undefined || root === null) return;
+  let real: string;
+  try {
+    real = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return;
+  }
+  refuseIfInside(shown, real, root, storeRoot);
 }
