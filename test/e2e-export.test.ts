@@ -353,6 +353,17 @@ describe('export: refusals (exit 2, no output file)', () => {
     expectRefused(dir, exportArgs({ out: join(dir, 'x.tar'), inputs: [join(dir, 'd1')] }), /caf/);
   });
 
+  it('within one directory, a name that normalises to a plain-ASCII name already listed (U+212A KELVIN SIGN is "K")', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'in', 'sub'), { recursive: true });
+    expect('\u212a.txt'.normalize('NFC')).toBe('K.txt');
+    // Listed after it in byte order, and in a later directory, so the ASCII names came first.
+    writeFileSync(join(dir, 'in', 'sub', 'K.txt'), 'ascii');
+    writeFileSync(join(dir, 'in', 'sub', '\u212a.txt'), 'kelvin');
+    const r = expectRefused(dir, exportArgs({ out: join(dir, 'x.tar'), inputs: [join(dir, 'in')] }), /same name "sub\/K\.txt"/);
+    expect(r.stderr).toContain(join(dir, 'in', 'sub', 'K.txt'));
+  });
+
   it('stores an NFD file name in NFC form', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'in'));

@@ -26,21 +26,32 @@ export interface CollectOptions {
  */
 export function collectInputs(paths: readonly string[], opts: CollectOptions = {}): InputFile[] {
   if (paths.length === 0) throw usageError('NO_INPUTS', 'no input paths given: name at least one file or directory to export');
-  const byName = new Map<string, InputFile>();
+  // Names are checked for clashes only where one can happen: between inputs, or through
+  // normalisation of a name that is not printable ASCII. One directory's own ASCII names
+  // are distinct as listed, and 100,000 of them need no map.
+  const files: InputFile[] = [];
+  let byName: Map<string, InputFile> | null = paths.length > 1 ? new Map() : null;
   const add = (name: string, path: string, viaLink: boolean): void => {
     // Printable ASCII is its own NFC form: no normalisation pass for most names.
-    const nfc = PRINTABLE_ASCII.test(name) ? name : name.normalize('NFC');
+    const ascii = PRINTABLE_ASCII.test(name);
+    const nfc = ascii ? name : name.normalize('NFC');
     const why = unsafeNameReason(nfc);
     if (why) throw usageError('INPUT_NAME_INVALID', `cannot export ${path}: its name ${JSON.stringify(nfc)} is not usable in a bundle (${why})`);
-    const prev = byName.get(nfc);
-    if (prev) {
-      throw usageError(
-        'INPUT_NAME_CONFLICT',
-        `two inputs give the same name ${JSON.stringify(nfc)}: ${prev.path} and ${path}; export them separately or rename one`,
-      );
+    // A normalised name may equal one already listed (U+212A KELVIN SIGN becomes "K").
+    if (!ascii && byName === null) byName = new Map(files.map((f) => [f.name, f]));
+    const file: InputFile = viaLink ? { name: nfc, path, viaLink } : { name: nfc, path };
+    if (byName !== null) {
+      const prev = byName.get(nfc);
+      if (prev) {
+        throw usageError(
+          'INPUT_NAME_CONFLICT',
+          `two inputs give the same name ${JSON.stringify(nfc)}: ${prev.path} and ${path}; export them separately or rename one`,
+        );
+      }
+      byName.set(nfc, file);
     }
-    byName.set(nfc, viaLink ? { name: nfc, path, viaLink } : { name: nfc, path });
-    if ((byName.size & 511) === 0) opts.onProgress?.(byName.size);
+    files.push(file);
+    if ((files.length & 511) === 0) opts.onProgress?.(files.length);
   };
 
   for (const arg of paths) {
@@ -50,8 +61,8 @@ export function collectInputs(paths: readonly string[], opts: CollectOptions = {
     else if (st.isDirectory()) walk(abs, '', opts, add, new Set([realpathSync(abs)]));
     else throw usageError('INPUT_TYPE', `cannot export ${arg}: not a regular file or directory`);
   }
-  if (byName.size === 0) throw usageError('NO_INPUTS', 'nothing to export: the inputs contain no files');
-  return sortByUtf8([...byName.values()], (f) => f.name);
+  if (files.length === 0) throw usageError('NO_INPUTS', 'nothing to export: the inputs contain no files');
+  return sortByUtf8(files, (f) => f.name);
 }
 
 function statInput(abs: string, shown: string, opts: CollectOptions): { st: Stats; viaLink: boolean } {
