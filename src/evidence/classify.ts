@@ -67,21 +67,39 @@ const firstNonSpace = (b: Uint8Array): number => {
  * be held whole, so a reader can stream them in small chunks.
  */
 export function classifyWantsContent(name: string, head: Uint8Array): boolean {
+  if (/\.jsonl$|\.ndjson$/i.test(name)) return true;
   const c = firstNonSpace(head);
-  return c === 0x7b || c === -1 || /\.jsonl$|\.ndjson$/i.test(name);
+  return c === -1 || (c === 0x7b && !hasControlByte(head));
 }
+
+/**
+ * JSON text holds no control character but tab, line feed and carriage return (RFC 8259):
+ * binary data that happens to start with "{" (one file in 256 of random bytes) shows one
+ * within its first bytes, and is not held whole or decoded.
+ */
+function hasControlByte(b: Uint8Array): boolean {
+  for (let k = 0; k < b.length; k++) {
+    const x = b[k]!;
+    if (x < 0x20 && x !== 0x09 && x !== 0x0a && x !== 0x0d) return true;
+  }
+  return false;
+}
+
+// JSON is UTF-8 (RFC 8259): anything else is not JSON, and the decoder says so at the
+// first bad byte instead of building a string of replacement characters.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * `content` is the whole file when it is at most CLASSIFY_MAX_BYTES, else null (large
  * files are classified by name only, to keep memory flat).
  */
 export function classify(name: string, content: Uint8Array | null): Classification {
-  if (content && firstNonSpace(content) === 0x7b) {
+  if (content && firstNonSpace(content) === 0x7b && !hasControlByte(content)) {
     try {
-      const found = classifyJson(JSON.parse(Buffer.from(content).toString('utf8')));
+      const found = classifyJson(JSON.parse(utf8.decode(content)));
       if (found) return found;
     } catch {
-      /* not JSON after all: fall through to the name */
+      /* not UTF-8 or not JSON after all: fall through to the name */
     }
   }
   if (content && /\.jsonl$|\.ndjson$/i.test(name) && looksLikeAuditLog(content)) {

@@ -77,6 +77,19 @@ describe('classifyWantsContent', () => {
     expect(classifyWantsContent('layer.tar', Buffer.from('ustar'))).toBe(false);
     expect(classifyWantsContent('x.json', Buffer.from('[1,2]'))).toBe(false);
   });
+
+  it('does not want binary data that happens to start with "{" (a control byte follows), nor decode it', async () => {
+    const { classify, classifyWantsContent } = await import('../../src/evidence/classify.js');
+    const binary = Buffer.concat([Buffer.from('{'), Buffer.from([0x8f, 0x00, 0x13, 0xff]), Buffer.alloc(1000, 0xab)]);
+    expect(classifyWantsContent('layer.bin', binary)).toBe(false);
+    expect(classifyWantsContent('doc.bin', Buffer.from('{\t"a":\r\n1}'))).toBe(true);
+    // Classified by name, as any content that is not JSON.
+    expect(classify('layer.bin', binary)).toEqual(classify('layer.bin', null));
+    // Not UTF-8, though free of control bytes: not JSON either (RFC 8259 section 8.1).
+    const latin1 = Buffer.from('{"bomFormat":"CycloneDX","specVersion":"1.6","x":"caf\xe9"}', 'latin1');
+    expect(classify('sbom.bin', latin1)).toEqual(classify('sbom.bin', null));
+    expect(classify('sbom.bin', Buffer.from(latin1.toString('latin1'), 'utf8'))).not.toEqual(classify('sbom.bin', null));
+  });
 });
 
 describe('copyVerifiedSync', () => {
