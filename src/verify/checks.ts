@@ -4,7 +4,7 @@ import type { PublicKey } from '../crypto/keys.js';
 import { canonicalize } from '../json/canonical.js';
 import { JsonSyntaxError, parseStrictJsonBytes } from '../json/strict-parse.js';
 import { schemaProblem } from '../manifest/schemas.js';
-import { computeTotals, type Statement } from '../manifest/statement.js';
+import { computeTotals, type Statement, type Totals } from '../manifest/statement.js';
 import { parseChecksums, type ChecksumLine } from '../bundle/checksums.js';
 import { BLOB_PREFIX, CHECKSUMS, ENVELOPE, MANIFEST, METADATA_ENTRIES, unsafeNameReason } from '../bundle/layout.js';
 import type { TrustStore } from '../trust/trust-file.js';
@@ -72,6 +72,14 @@ export class BundleChecks {
   private readonly checkedAhead = new Map<string, boolean>();
   private signaturesMemo: SignatureVerdict | null | undefined;
   private checksumsMemo: ChecksumLine[] | string | undefined;
+  private readonly artifactMemo = new WeakMap<Statement, ArtifactFacts>();
+
+  /** What the statement alone says of its artifacts (see ArtifactFacts); once per statement. */
+  private artifactFacts(st: Statement): ArtifactFacts {
+    let facts = this.artifactMemo.get(st);
+    if (!facts) this.artifactMemo.set(st, (facts = artifactFactsOf(st)));
+    return facts;
+  }
 
   constructor(
     private readonly opts: CheckOptions,
@@ -91,7 +99,10 @@ export class BundleChecks {
       // envelope is still being read (here or elsewhere); finish() uses it only when the
       // payload turns out to be the same bytes.
       const manifest = this.meta.get(MANIFEST);
-      if (manifest && this.envelopeMemo === undefined) this.parseStatement(manifest);
+      if (manifest && this.envelopeMemo === undefined) {
+        const read = this.parseStatement(manifest);
+        if (read.statement) this.artifactFacts(read.statement);
+      }
       if (!this.envelopeElsewhere || this.envelopeMemo !== undefined) this.signatures();
       this.checksumLines();
     } catch {
@@ -292,7 +303,7 @@ export class BundleChecks {
     // 9. Artifacts in the statement against the blobs actually present.
     if (!statement || !lines) skip('artifacts', 'integrity', 'manifest or checksums unavailable');
     else {
-      const problem = compareArtifacts(statement, entries);
+      const problem = compareArtifacts(statement, this.artifactFacts(statement), entries);
       if (problem) fail('artifacts', 'integrity', problem.code, problem.message);
       else pass('artifacts', 'integrity', `${statement.predicate.artifacts.length} artifacts, ${statement.predicate.totals.blobs} blobs, sizes and totals agree`);
     }
@@ -469,38 +480,74 @@ function compareByName(lines: readonly ChecksumLine[], entries: ReadonlyMap<stri
   return null;
 }
 
-function compareArtifacts(st: Statement, entries: ReadonlyMap<string, Seen>): { code: string; message: string } | null {
-  const p = st.predicate;
+/**
+ * Everything about the artifacts that the statement alone decides, worked out while the
+ * blobs may still be hashed: the first artifact whose name is unsafe or repeated, the
+ * entry name of each artifact's blob (built and hashed now, so the lookups later are
+ * quick), the digests referenced and the totals they make.
+ */
+interface ArtifactFacts {
+  nameProblem: { index: number; code: string; message: string } | null;
+  blobNames: string[];
+  referenced: Set<string>;
+  allHex: boolean;
+  totals: Totals;
+}
+
+function artifactFactsOf(st: Statement): ArtifactFacts {
+  const artifacts = st.predicate.artifacts;
   const names = new Set<string>();
   const referenced = new Set<string>();
+  const blobNames: string[] = new Array(artifacts.length);
+  let nameProblem: ArtifactFacts['nameProblem'] = null;
   let allHex = true;
-  for (const a of p.artifacts) {
-    const why = unsafeNameReason(a.name);
-    if (why) return { code: 'ARTIFACT_NAME', message: `artifact name ${JSON.stringify(a.name)} is unsafe (${why})` };
-    if (names.has(a.name)) return { code: 'ARTIFACT_DUPLICATE', message: `artifact ${a.name} is listed twice` };
-    names.add(a.name);
-    const blob = entries.get(BLOB_PREFIX + a.sha256);
-    if (!blob) return { code: 'BLOB_MISSING', message: `artifact ${a.name}: blob ${BLOB_PREFIX}${a.sha256} is missing` };
-    if (blob.sha256 !== a.sha256) return { code: 'DIGEST_MISMATCH', message: `artifact ${a.name}: blob content has sha256 ${blob.sha256}` };
-    if (blob.size !== a.size) return { code: 'SIZE_MISMATCH', message: `artifact ${a.name}: manifest says ${a.size} bytes, the blob has ${blob.size}` };
+  for (let k = 0; k < artifacts.length; k++) {
+    const a = artifacts[k]!;
+    if (nameProblem === null) {
+      const why = unsafeNameReason(a.name);
+      if (why) nameProblem = { index: k, code: 'ARTIFACT_NAME', message: `artifact name ${JSON.stringify(a.name)} is unsafe (${why})` };
+      else if (names.has(a.name)) nameProblem = { index: k, code: 'ARTIFACT_DUPLICATE', message: `artifact ${a.name} is listed twice` };
+      else names.add(a.name);
+    }
+    blobNames[k] = BLOB_PREFIX + a.sha256;
     if (!referenced.has(a.sha256)) {
       referenced.add(a.sha256);
       if (!SHA256_HEX.test(a.sha256)) allHex = false;
     }
   }
+  // Flattened and hashed here: the string keys of the lookups in compareArtifacts.
+  new Set(blobNames);
+  return { nameProblem, blobNames, referenced, allHex, totals: computeTotals(artifacts) };
+}
+
+/**
+ * The artifacts against the blobs present, reporting the first problem in artifact order
+ * (an artifact's name before its blob), then unreferenced blobs, then the totals.
+ */
+function compareArtifacts(st: Statement, facts: ArtifactFacts, entries: ReadonlyMap<string, Seen>): { code: string; message: string } | null {
+  const p = st.predicate;
+  const upTo = facts.nameProblem?.index ?? p.artifacts.length;
+  for (let k = 0; k < upTo; k++) {
+    const a = p.artifacts[k]!;
+    const blob = entries.get(facts.blobNames[k]!);
+    if (!blob) return { code: 'BLOB_MISSING', message: `artifact ${a.name}: blob ${BLOB_PREFIX}${a.sha256} is missing` };
+    if (blob.sha256 !== a.sha256) return { code: 'DIGEST_MISMATCH', message: `artifact ${a.name}: blob content has sha256 ${blob.sha256}` };
+    if (blob.size !== a.size) return { code: 'SIZE_MISMATCH', message: `artifact ${a.name}: manifest says ${a.size} bytes, the blob has ${blob.size}` };
+  }
+  if (facts.nameProblem) return { code: facts.nameProblem.code, message: facts.nameProblem.message };
   // Every referenced digest names a blob entry (else BLOB_MISSING above): as many blob
   // entries as referenced digests, all well-formed, means none is unreferenced.
   let blobs = 0;
   for (const name of entries.keys()) if (name.startsWith(BLOB_PREFIX)) blobs++;
-  if (!allHex || blobs !== referenced.size) {
+  if (!facts.allHex || blobs !== facts.referenced.size) {
     for (const name of entries.keys()) {
       if (name.startsWith(BLOB_PREFIX)) {
         const hex = name.slice(BLOB_PREFIX.length);
-        if (!SHA256_HEX.test(hex) || !referenced.has(hex)) return { code: 'BLOB_UNREFERENCED', message: `${name} belongs to no artifact in the manifest` };
+        if (!SHA256_HEX.test(hex) || !facts.referenced.has(hex)) return { code: 'BLOB_UNREFERENCED', message: `${name} belongs to no artifact in the manifest` };
       }
     }
   }
-  const t = computeTotals(p.artifacts);
+  const t = facts.totals;
   if (t.artifacts !== p.totals.artifacts || t.blobs !== p.totals.blobs || t.bytes !== p.totals.bytes) {
     return { code: 'TOTALS_MISMATCH', message: `manifest totals ${JSON.stringify(p.totals)} disagree with its artifacts ${JSON.stringify(t)}` };
   }

@@ -88,6 +88,17 @@ function relist(src: string, dst: string, change: (entries: TarEntry[], m: Manif
 }
 const METADATA = ['manifest.json', 'manifest.dsse.json', 'checksums.sha256'];
 
+/** The artifact names a bundle's manifest lists, in order. */
+async function readNames(path: string): Promise<{ artifacts: string[] }> {
+  let names: string[] = [];
+  await rewriteBundle(path, scratch(), (es) => {
+    const m = JSON.parse(entry(es, 'manifest.json').data.toString('utf8')) as Manifest;
+    names = m.predicate.artifacts.map((a) => a.name);
+    return es;
+  });
+  return { artifacts: names };
+}
+
 describe('listing against entries', () => {
   it('two changed blobs: the first in listing order is named, in listing order or not', async () => {
     let names: string[] = [];
@@ -171,6 +182,39 @@ describe('artifacts against blobs', () => {
       return es;
     });
     expect(await firstFailure(path)).toMatchObject({ name: 'artifacts', code: 'BLOB_UNREFERENCED', message: `${orphan} belongs to no artifact in the manifest` });
+  });
+
+  it('the first problem in artifact order is named, whether it is a name (worked out ahead) or a blob', async () => {
+    const missing = 'f'.repeat(64);
+    // A missing blob at artifact 1, a repeated name at artifact 3: the blob is named.
+    const blobFirst = await relist(bundle, scratch(), (es, m) => {
+      const as = m.predicate.artifacts;
+      as[1]!.sha256 = missing;
+      as[3]!.name = as[0]!.name;
+      return es;
+    });
+    const names = (await readNames(blobFirst)).artifacts;
+    expect(await firstFailure(blobFirst)).toMatchObject({
+      name: 'artifacts',
+      code: 'BLOB_MISSING',
+      message: `artifact ${names[1]}: blob blobs/sha256/${missing} is missing`,
+    });
+    // A repeated name at artifact 1, a missing blob at artifact 3: the name is named.
+    const nameFirst = await relist(bundle, scratch(), (es, m) => {
+      const as = m.predicate.artifacts;
+      as[1]!.name = as[0]!.name;
+      as[3]!.sha256 = missing;
+      return es;
+    });
+    expect(await firstFailure(nameFirst)).toMatchObject({ name: 'artifacts', code: 'ARTIFACT_DUPLICATE', message: `artifact ${names[0]} is listed twice` });
+    // An unsafe name at artifact 2, after a missing blob at artifact 1, and before one at 3.
+    const unsafe = await relist(bundle, scratch(), (es, m) => {
+      const as = m.predicate.artifacts;
+      as[2]!.name = '../escape.txt';
+      as[3]!.sha256 = missing;
+      return es;
+    });
+    expect(await firstFailure(unsafe)).toMatchObject({ name: 'artifacts', code: 'ARTIFACT_NAME', message: 'artifact name "../escape.txt" is unsafe (".." path segment)' });
   });
 
   it('the same bundles verify when nothing is wrong (the cases above fail for their stated reason)', async () => {
