@@ -16,7 +16,7 @@ export class JsonSyntaxError extends Error {
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
-const MAX_DEPTH = 128;
+export const MAX_DEPTH = 128;
 
 export function parseStrictJson(text: string): JsonValue {
   let i = 0;

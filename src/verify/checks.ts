@@ -1,7 +1,7 @@
 import { sha256Hex, SHA256_HEX } from '../crypto/sha256.js';
 import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, toEnvelope, verifySignature, type DsseEnvelope } from '../crypto/dsse.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { canonicalize } from '../json/canonical.js';
+import { canonicalize, parseCanonicalJsonBytes } from '../json/canonical.js';
 import { JsonSyntaxError, parseStrictJsonBytes } from '../json/strict-parse.js';
 import { schemaProblem } from '../manifest/schemas.js';
 import { computeTotals, type Statement, type Totals } from '../manifest/statement.js';
@@ -153,14 +153,18 @@ export class BundleChecks {
     const known = this.statementReads.find((r) => r.bytes === bytes || r.bytes.equals(bytes));
     if (known) return known;
     const read: StatementRead = { bytes, notJson: null, canonical: false, schema: null, statement: null };
-    let doc: unknown = undefined;
-    try {
-      doc = parseStrictJsonBytes(bytes);
-    } catch (e) {
-      read.notJson = e instanceof JsonSyntaxError ? e.message : 'parse error';
+    // Nearly always canonical: then the engine's parser, checked, gives the strict result.
+    let doc: unknown = parseCanonicalJsonBytes(bytes);
+    const canonical = doc !== undefined;
+    if (!canonical) {
+      try {
+        doc = parseStrictJsonBytes(bytes);
+      } catch (e) {
+        read.notJson = e instanceof JsonSyntaxError ? e.message : 'parse error';
+      }
     }
     if (doc !== undefined) {
-      read.canonical = Buffer.from(canonicalize(doc), 'utf8').equals(bytes);
+      read.canonical = canonical || Buffer.from(canonicalize(doc), 'utf8').equals(bytes);
       read.schema = schemaProblem('manifest', doc);
       if (!read.schema) read.statement = doc as Statement;
     }

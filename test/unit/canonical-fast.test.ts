@@ -1,7 +1,8 @@
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalize, canonicalizeSlow } from '../../src/json/canonical.js';
-import { isWellFormed, isWellFormedLoop } from '../../src/json/strict-parse.js';
+import { canonicalize, canonicalizeSlow, parseCanonicalJsonBytes } from '../../src/json/canonical.js';
+import { isWellFormed, isWellFormedLoop, parseStrictJsonBytes } from '../../src/json/strict-parse.js';
 
 const key = fc.oneof(
   fc.string(),
@@ -113,5 +114,68 @@ describe('isWellFormed', () => {
     expect(isWellFormed('x\ud800')).toBe(false);
     expect(isWellFormed('\udc00x')).toBe(false);
     expect(isWellFormed('\ud83d\ude00')).toBe(true);
+  });
+});
+
+describe('parseCanonicalJsonBytes', () => {
+  const strict = (b: Uint8Array) => {
+    try {
+      return { doc: parseStrictJsonBytes(b) };
+    } catch (e) {
+      return { err: (e as Error).message };
+    }
+  };
+
+  it('returns for canonical text exactly what the strict parser returns', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        let text: string;
+        try {
+          text = canonicalize(v);
+        } catch {
+          return; // not representable: nothing canonical to read
+        }
+        const bytes = Buffer.from(text, 'utf8');
+        const fast = parseCanonicalJsonBytes(bytes);
+        const s = strict(bytes);
+        if ('err' in s) expect(fast).toBeUndefined();
+        else {
+          // node's own comparison: vitest's reads an own "constructor" key as a type.
+          expect(isDeepStrictEqual(fast, s.doc)).toBe(true);
+          expect(canonicalize(fast)).toBe(text);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('returns nothing for text the strict parser refuses, or that is not canonical', () => {
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    const cases: [string, 'refused' | 'not canonical'][] = [
+      ['{"a":1,"a":1}', 'refused'],
+      ['{"a":1,"a":2}', 'refused'],
+      ['["\\ud800"]', 'refused'],
+      ['[1e400]', 'refused'],
+      [deep(130), 'refused'],
+      ['\ufeff{}', 'refused'],
+      ['{"a":1} ', 'not canonical'],
+      ['{"b":1,"a":2}', 'not canonical'],
+      ['[1.0]', 'not canonical'],
+      ['[-0]', 'not canonical'],
+      ['["\\u0041"]', 'not canonical'],
+      ['["\\/"]', 'not canonical'],
+    ];
+    for (const [text, why] of cases) {
+      const bytes = Buffer.from(text, 'utf8');
+      expect(parseCanonicalJsonBytes(bytes), text).toBeUndefined();
+      expect('err' in strict(bytes), text).toBe(why === 'refused');
+    }
+    // At the nesting bound, both accept; one deeper, both refuse.
+    for (const [n, ok] of [[129, true], [130, false]] as const) {
+      const bytes = Buffer.from(deep(n), 'utf8');
+      expect('doc' in strict(bytes)).toBe(ok);
+      expect(parseCanonicalJsonBytes(bytes) !== undefined).toBe(ok);
+    }
+    expect(parseCanonicalJsonBytes(Buffer.from([0x5b, 0x22, 0xff, 0x22, 0x5d]))).toBeUndefined(); // not UTF-8
   });
 });
