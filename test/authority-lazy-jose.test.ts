@@ -6,11 +6,11 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIENCE, ISSUER, makeAuthority, type TestAuthority } from './helpers/authority.js';
 import { EVIDENCE, KEYS, CREATED_AT, type CliResult } from './helpers/cli.js';
 import { inStore, mustInStore } from './helpers/store.js';
+import { writeResolveLogger } from './helpers/resolve-log.js';
 import { removeTempDirs, tempDir } from './helpers/tmp.js';
 
 const ACME = join(EVIDENCE, 'acme');
@@ -31,30 +31,7 @@ beforeAll(async () => {
   config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ authority: { jwks: auth.jwksPath, issuer: ISSUER, audience: AUDIENCE } }));
 
-  // The hooks run on their own thread; they append each resolved jose URL to the log
-  // file they are handed at registration.
-  const hooks = join(dir, 'hooks.mjs');
-  writeFileSync(
-    hooks,
-    [
-      "import { appendFileSync } from 'node:fs';",
-      'let log;',
-      'export function initialize(data) { log = data.log; }',
-      'export async function resolve(specifier, context, next) {',
-      '  const r = await next(specifier, context);',
-      "  if (r.url.includes('/node_modules/jose/')) appendFileSync(log, r.url + '\\n');",
-      '  return r;',
-      '}',
-    ].join('\n'),
-  );
-  register = join(dir, 'register.mjs');
-  writeFileSync(
-    register,
-    [
-      "import { register } from 'node:module';",
-      `register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: process.env.LAZY_JOSE_LOG } });`,
-    ].join('\n'),
-  );
+  register = writeResolveLogger(dir, '/node_modules/jose/', 'LAZY_JOSE_LOG');
 
   mustInStore(store, ['store', 'add', '--tenant', 'acme', ACME], { env: { STELLAOPS_TOKEN: undefined, STELLAOPS_TENANT: undefined } });
 });
@@ -69,7 +46,7 @@ function traced(args: readonly string[], env: Record<string, string | undefined>
       STELLAOPS_TENANT: undefined,
       STELLA_EVIDENCE_CONFIG: undefined,
       XDG_CONFIG_HOME: emptyXdg,
-      NODE_OPTIONS: `--import "${pathToFileURL(register).href}"`,
+      NODE_OPTIONS: `--import "${register}"`,
       LAZY_JOSE_LOG: log,
       ...env,
     },

@@ -9,10 +9,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from './helpers/cli.js';
 import { removeTempDirs, tempDir } from './helpers/tmp.js';
+import { writeResolveLogger } from './helpers/resolve-log.js';
 
 afterAll(removeTempDirs);
 
@@ -22,20 +22,7 @@ let preload: string;
 
 beforeAll(() => {
   dir = tempDir('se-startup-');
-  const hooks = join(dir, 'hooks.mjs');
-  writeFileSync(
-    hooks,
-    [
-      "import { appendFileSync } from 'node:fs';",
-      'let log;',
-      'export function initialize(data) { log = data.log; }',
-      'export async function resolve(specifier, context, next) {',
-      '  const r = await next(specifier, context);',
-      "  if (r.url.includes('/dist/')) appendFileSync(log, r.url + '\\n');",
-      '  return r;',
-      '}',
-    ].join('\n'),
-  );
+  register = writeResolveLogger(dir, '/dist/', 'STARTUP_LOG');
   preload = join(dir, 'preload.cjs');
   writeFileSync(
     preload,
@@ -49,17 +36,12 @@ beforeAll(() => {
       "if (process.env.STARTUP_REQUIRE) require(process.env.STARTUP_REQUIRE);",
     ].join('\n'),
   );
-  register = join(dir, 'register.mjs');
-  writeFileSync(
-    register,
-    ["import { register } from 'node:module';", `register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: process.env.STARTUP_LOG } });`].join('\n'),
-  );
 });
 
 function loadedBy(args: string[], requireFirst?: string): { status: number | null; stdout: string; loaded: string[] } {
   const log = join(dir, `log-${args.join('-').replace(/[^a-z-]/g, '')}${requireFirst ? '-req' : ''}.txt`);
   rmSync(log, { force: true });
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, '--require', preload, join(REPO, 'bin', 'stella-evidence.js'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', register, '--require', preload, join(REPO, 'bin', 'stella-evidence.js'), ...args], {
     encoding: 'utf8',
     env: { ...process.env, STARTUP_LOG: log, STARTUP_REQUIRE: requireFirst ?? '' },
   });
