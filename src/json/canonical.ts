@@ -189,11 +189,13 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 function deeperThan(v: JsonValue, max: number, depth: number): boolean {
   if (depth > max) return true;
   if (v === null || typeof v !== 'object') return false;
+  // Index loops and own keys only: nothing planted on a prototype can skip a value.
   if (Array.isArray(v)) {
-    for (const x of v) if (deeperThan(x, max, depth + 1)) return true;
+    for (let k = 0; k < v.length; k++) if (deeperThan(v[k]!, max, depth + 1)) return true;
     return false;
   }
-  for (const k in v) if (deeperThan(v[k]!, max, depth + 1)) return true;
+  const keys = Object.keys(v);
+  for (let k = 0; k < keys.length; k++) if (deeperThan(v[keys[k]!]!, max, depth + 1)) return true;
   return false;
 }
 
