@@ -38,21 +38,6 @@ export function envelopeOf(
   };
 }
 
-/**
- * The canonical JSON (RFC 8785) of `envelopeOf(...)`, written directly: members in key
- * order, strings escaped by JSON.stringify as JCS specifies. A 100,000-artifact manifest
- * makes a 24 MB payload; this writes its base64 into the output once instead of through
- * two intermediate strings.
- */
-export function envelopeBytes(
-  payloadType: string,
-  payload: Uint8Array,
-  signatures: readonly { keyid: string; sig: Uint8Array }[],
-): Buffer {
-  const t = envelopeTemplate(payloadType, payload, signatures.map((s) => ({ keyid: s.keyid, sigBytes: s.sig.length })));
-  return t.fill(signatures.map((s) => s.sig));
-}
-
 /** An envelope written before its signatures exist, with room for each. */
 export interface EnvelopeTemplate {
   /** Writes the signatures into their places (in slot order) and returns the envelope. */
@@ -60,8 +45,11 @@ export interface EnvelopeTemplate {
 }
 
 /**
- * `envelopeBytes` in two steps: the payload's base64 (the bulk of the work) now, the
- * signatures later. An export builds this while another thread signs.
+ * The canonical JSON (RFC 8785) of `envelopeOf(...)`, written directly, in two steps: the
+ * payload's base64 (the bulk of the work) now, the signatures later, so an export builds
+ * it while another thread signs. Members go in key order, strings escaped by
+ * JSON.stringify as JCS specifies. A 100,000-artifact manifest makes a 24 MB payload; its
+ * base64 goes into the output once instead of through two intermediate strings.
  */
 export function envelopeTemplate(
   payloadType: string,
@@ -126,7 +114,7 @@ export function paeOfText(payloadType: string, text: string, shared: boolean): {
   return { message, payload: message.subarray(header.length) };
 }
 
-/** Bytes of `envelopeBytes(...)` for signatures of `sigBytes` each, before they exist. */
+/** Bytes of the envelope `envelopeTemplate` makes, for signatures of `sigBytes` each. */
 export function envelopeLength(payloadType: string, payloadLength: number, keyids: readonly string[], sigBytes = 64): number {
   const sigs = keyids.map((k) => `{"keyid":${JSON.stringify(k)},"sig":"${'A'.repeat(base64Length(sigBytes))}"}`);
   return Buffer.byteLength(`{"payload":"","payloadType":${JSON.stringify(payloadType)},"signatures":[${sigs.join(',')}]}`, 'utf8') + base64Length(payloadLength);
