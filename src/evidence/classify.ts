@@ -3,6 +3,8 @@
  * still an SBOM, and a file called sbom.json that is not one must not be labelled so.
  * Only the bytes and the name go in, so classification is deterministic.
  */
+import { utf8Text } from '../json/strict-parse.js';
+
 export interface Classification {
   kind: string;
   mediaType: string;
@@ -85,21 +87,19 @@ function hasControlByte(b: Uint8Array): boolean {
   return false;
 }
 
-// JSON is UTF-8 (RFC 8259): anything else is not JSON, and the decoder says so at the
-// first bad byte instead of building a string of replacement characters.
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /**
  * `content` is the whole file when it is at most CLASSIFY_MAX_BYTES, else null (large
  * files are classified by name only, to keep memory flat).
  */
 export function classify(name: string, content: Uint8Array | null): Classification {
   if (content && firstNonSpace(content) === 0x7b && !hasControlByte(content)) {
+    // JSON is UTF-8 (RFC 8259): anything else is not JSON.
+    const text = utf8Text(content);
     try {
-      const found = classifyJson(JSON.parse(utf8.decode(content)));
+      const found = text === null ? null : classifyJson(JSON.parse(text));
       if (found) return found;
     } catch {
-      /* not UTF-8 or not JSON after all: fall through to the name */
+      /* not JSON after all: fall through to the name */
     }
   }
   if (content && /\.jsonl$|\.ndjson$/i.test(name) && looksLikeAuditLog(content)) {

@@ -1,5 +1,5 @@
 import { types } from 'node:util';
-import { isWellFormed, MAX_DEPTH, type JsonValue } from './strict-parse.js';
+import { isWellFormed, MAX_DEPTH, utf8Text, type JsonValue } from './strict-parse.js';
 
 /**
  * RFC 8785 (JCS) serialization. ECMAScript's own number-to-string and JSON string
@@ -159,20 +159,16 @@ function write(v: unknown, out: string[]): void {
 /**
  * The document, when `bytes` are canonical JSON (RFC 8785) that the strict parser
  * accepts; otherwise undefined, and the caller parses strictly to learn why. The engine's
- * JSON.parse reads it (ten times the strict parser's speed on an 18 MB manifest) and
- * re-serialising must give the same text: that cannot hold for duplicate keys (one key
+ * JSON.parse reads it (with the canonical check, 0.6 s for an 18 MB manifest here, against
+ * 0.9 to 1.1 s for the strict parser and the same check) and re-serialising must give the
+ * same text: that cannot hold for duplicate keys (one key
  * comes back), whitespace, non-canonical numbers or escapes, and lone surrogates or
  * numbers out of range do not serialise at all. The nesting bound is checked apart. So a
  * document returned here is exactly what parseStrictJsonBytes would return.
  */
 export function parseCanonicalJsonBytes(bytes: Uint8Array): JsonValue | undefined {
-  let text: string;
-  try {
-    text = fatalUtf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
-  if (text.charCodeAt(0) === 0xfeff) return undefined;
+  const text = utf8Text(bytes);
+  if (text === null || text.charCodeAt(0) === 0xfeff) return undefined;
   let doc: JsonValue;
   try {
     doc = JSON.parse(text) as JsonValue;
@@ -182,8 +178,6 @@ export function parseCanonicalJsonBytes(bytes: Uint8Array): JsonValue | undefine
   }
   return doc;
 }
-
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Whether a value lies deeper than `max`, counted as the strict parser does (the top at 0). */
 function deeperThan(v: JsonValue, max: number, depth: number): boolean {

@@ -186,14 +186,23 @@ export function isWellFormedLoop(s: string): boolean {
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * The text of UTF-8 bytes, a byte order mark kept as U+FEFF; null when they are not
+ * UTF-8. The decoder stops at the first bad sequence: no string of replacement
+ * characters is built for binary data.
+ */
+export function utf8Text(bytes: Uint8Array): string | null {
+  try {
+    return fatalUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
 /** Decode bytes as UTF-8 (no BOM, no invalid sequences) and parse strictly. */
 export function parseStrictJsonBytes(bytes: Uint8Array): JsonValue {
-  let text: string;
-  try {
-    text = fatalUtf8.decode(bytes);
-  } catch {
-    throw new JsonSyntaxError('invalid UTF-8', 0);
-  }
+  const text = utf8Text(bytes);
+  if (text === null) throw new JsonSyntaxError('invalid UTF-8', 0);
   if (text.charCodeAt(0) === 0xfeff) throw new JsonSyntaxError('byte order mark is not allowed', 0);
   return parseStrictJson(text);
 }
