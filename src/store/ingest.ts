@@ -41,8 +41,8 @@ export function planIngest(paths: readonly string[], followSymlinks: boolean): I
 
 export async function ingest(o: IngestOptions): Promise<IngestResult> {
   const files = o.files;
-  if (o.storeRoot !== undefined) refuseInputsInsideStore(files.map((f) => f.path), o.storeRoot);
   const root = o.storeRoot !== undefined ? storeRealPath(o.storeRoot) : null;
+  if (o.storeRoot !== undefined && root !== null) refuseInputsInsideStore(files.map((f) => f.path), root, o.storeRoot);
   const batchSize = o.batchSize ?? 256;
   const outcomes: PutOutcome[] = [];
   let batch: RecordDraft[] = [];
@@ -117,9 +117,8 @@ const READ_CHUNK = 1 << 20;
  * Reading files out of the store by path would copy another tenant's blobs (or the logs)
  * into this tenant around every check, so an input inside the store is refused.
  */
-function refuseInputsInsideStore(paths: readonly string[], storeRoot: string): void {
-  const root = storeRealPath(storeRoot);
-  if (root === null) return; // no store yet: nothing inside it
+/** `root` is the store's real path (none yet: nothing can be inside it, see storeRealPath). */
+function refuseInputsInsideStore(paths: readonly string[], root: string, storeRoot: string): void {
   // The file itself, not only its directory: a followed link may point into the store.
   for (const p of paths) refuseIfInside(p, realpathSync.native(p), root, storeRoot);
 }
