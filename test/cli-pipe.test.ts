@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from './helpers/spawn.js';
 import { describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
 

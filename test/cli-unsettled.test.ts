@@ -4,7 +4,7 @@
  * as if the command had succeeded. A load hook in the child stands in for such a bug by
  * replacing the inspect command with one that waits forever on nothing.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from './helpers/spawn.js';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeFileSync } from 'node:fs';

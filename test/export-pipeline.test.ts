@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync, truncateSync, symlinkSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from './helpers/spawn.js';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';

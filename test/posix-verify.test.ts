@@ -3,7 +3,8 @@
  * on good, co-signed and tampered bundles. Bundles come from the built CLI; GNU tar
  * unpacks them as a reviewer would.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
+import { spawnSync } from './helpers/spawn.js';
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import {
   appendFileSync,
@@ -248,7 +249,7 @@ describe('VERIFY.md, followed literally', { timeout: SLOW }, () => {
 });
 
 function createHashHex(data: Buffer): string {
-  return spawnSync('sha256sum', { input: data, encoding: 'utf8' }).stdout.slice(0, 64);
+  return spawnSync('sha256sum', [], { input: data, encoding: 'utf8' }).stdout.slice(0, 64);
 }
 
 describe('verify.sh', { timeout: SLOW }, () => {

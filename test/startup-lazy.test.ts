@@ -6,7 +6,7 @@
  * (Node 20.19 can require ES modules); a real command, run the same way, shows the hook
  * sees them when they do load, and a require() of the library is shown to be seen too.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from './helpers/spawn.js';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

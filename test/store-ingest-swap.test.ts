@@ -2,7 +2,7 @@
  * Ingest reads each input once; an input swapped for a symbolic link (or a FIFO) after
  * it was listed must be refused, not followed to whatever it now points at.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from './helpers/spawn.js';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

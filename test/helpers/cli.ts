@@ -3,7 +3,7 @@
  * process. The CLI imports dist/, so it must be built first; `npm test` runs the build
  * before vitest. When iterating on one file, run `npx tsc -p tsconfig.json` yourself.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from './spawn.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

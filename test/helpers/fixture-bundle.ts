@@ -3,7 +3,7 @@
  * (`npx tsc -p tsconfig.json` first; `npm test` does it), for the tests that start from a
  * genuine bundle and damage it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from './spawn.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

@@ -3,7 +3,7 @@
  * `script`. Progress bars are drawn only when stderr is a terminal, so these runs are the
  * only way to see one; either stream can be sent to a file instead, to tell them apart.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from './spawn.js';
 import { BIN, REPO } from './cli.js';
 
 export const HAS_SCRIPT = spawnSync('script', ['-qec', 'true', '/dev/null'], { stdio: 'ignore' }).status === 0;

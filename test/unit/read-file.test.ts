@@ -2,7 +2,7 @@
  * The export's hashing pass reads to the real end of a file and never hangs on a FIFO
  * put in a file's place.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from '../helpers/spawn.js';
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -4,7 +4,7 @@
  * TarFormatError and a message saying what is wrong. Name rules live in the verifier
  * (unsafeNameReason), so those cases go through verifyBundle on a real bundle.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from '../helpers/spawn.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
