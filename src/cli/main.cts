@@ -14,6 +14,17 @@ const { name: TOOL_NAME, version: TOOL_VERSION } = require('../../package.json')
  */
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/**
+ * The options of the commands that work on one tenant's part of the store. --tenant is
+ * collected, not overwritten, so that two tenants are refused by name rather than one
+ * silently chosen.
+ */
+function withTenantInStore(cmd: Command, tenantHelp: string): Command {
+  return withAuthorityOptions(cmd)
+    .addOption(new Option('--tenant <tenant>', `${tenantHelp} (or STELLAOPS_TENANT; with a token, must equal its tenant)`).argParser(collect))
+    .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)');
+}
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command(TOOL_NAME)
     .description('Export, verify and diff signed, tenant-scoped StellaOps evidence bundles, fully offline.')
@@ -169,11 +180,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (a, b, o) => setExit(await (await import('./diff.js')).diffCommand(a, b, o)));
 
   const store = program.command('store').description("Keep each tenant's evidence in the embedded store: ingest it, list it, export a selection.");
-  withAuthorityOptions(store.command('add'))
+  withTenantInStore(store.command('add'), 'the tenant the evidence belongs to')
     .description('Ingest files for one tenant: content-addressed blobs, one record per input, each logged in the audit trail.')
     .argument('<path...>', 'files and directories to ingest (directories are walked recursively; names as export gives them)')
-    .addOption(new Option('--tenant <tenant>', 'the tenant the evidence belongs to (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
-    .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)')
     .option('--kind <kind>', 'record this kind instead of the one recognised from the content')
     .addOption(new Option('--label <name=value>', 'a label for every ingested record (repeatable)').argParser(collect))
     .addOption(new Option('--scope <name=value>', 'sub-scope: environment, project or workspace (repeatable)').argParser(collect))
@@ -182,10 +191,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print the result as JSON (schemas/store-add-result.schema.json)')
     .addHelpText('after', '\nExample:\n  stella-evidence store add --tenant acme --scope environment=prod --label team=payments evidence/\n')
     .action(async (paths, o) => (await import('./store.js')).storeAddCommand(paths, o));
-  withAuthorityOptions(store.command('list'))
+  withTenantInStore(store.command('list'), 'the tenant whose records to list')
     .description("List one tenant's records, optionally only those a selection matches.")
-    .addOption(new Option('--tenant <tenant>', 'the tenant whose records to list (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
-    .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)')
     .addOption(new Option('--select <name=value>', 'kind=K, environment=, project=, workspace=, label.NAME= (repeatable)').argParser(collect))
     .option('--since <time>', 'only records ingested at or after this time (RFC 3339)')
     .option('--until <time>', 'only records ingested at or before this time (RFC 3339)')
@@ -194,17 +201,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (o) => (await import('./store.js')).storeListCommand(o));
 
   const audit = program.command('audit').description("Read and check a tenant's hash-chained audit log in the store.");
-  withAuthorityOptions(audit.command('verify'))
+  withTenantInStore(audit.command('verify'), 'the tenant whose log to check')
     .description('Check the whole chain of a tenant\'s audit log and its agreement with the records; report the first broken link.')
-    .addOption(new Option('--tenant <tenant>', 'the tenant whose log to check (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
-    .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)')
     .option('--json', 'print the result as JSON (schemas/audit-verify-result.schema.json)')
     .addHelpText('after', '\nExample:\n  stella-evidence audit verify --tenant acme\n')
     .action(async (o) => setExit(await (await import('./audit.js')).auditVerifyCommand(o)));
-  withAuthorityOptions(audit.command('list'))
+  withTenantInStore(audit.command('list'), 'the tenant whose log to show')
     .description("Show a tenant's audit events, oldest first.")
-    .addOption(new Option('--tenant <tenant>', 'the tenant whose log to show (or STELLAOPS_TENANT; with a token, must equal its tenant)').argParser(collect))
-    .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)')
     .option('--json', 'print the events as JSON (schemas/audit-list-result.schema.json)')
     .addHelpText('after', '\nExample:\n  stella-evidence audit list --tenant acme\n')
     .action(async (o) => (await import('./audit.js')).auditListCommand(o));
