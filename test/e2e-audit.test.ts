@@ -271,10 +271,10 @@ describe('the audit trail in a bundle', () => {
       await forge((es) => {
         let prev = es[0]!.prev as string;
         return es.map((e, k) => {
-          const x = { ...e, prev };
+          const x: Record<string, unknown> = { ...e, prev };
           if (k === 1) x.tenant = 'globex';
-          x.hash = hashOf(x);
-          prev = x.hash;
+          prev = hashOf(x);
+          x.hash = prev;
           return x;
         });
       }),

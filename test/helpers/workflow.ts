@@ -86,7 +86,7 @@ export async function packTar(entries: ReadonlyArray<{ name: string; data: Buffe
   const pack = tar.pack();
   const parts: Buffer[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    pack.on('data', (c: Buffer) => parts.push(c));
+    pack.on('data', (c) => parts.push(c as Buffer));
     pack.on('end', resolve);
     pack.on('error', reject);
   });
@@ -116,7 +116,7 @@ export async function readEntries(file: string): Promise<ReadEntry[]> {
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (h, stream, next) => {
       const parts: Buffer[] = [];
-      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('data', (c) => parts.push(c as Buffer));
       stream.on('end', () => {
         out.push({
           name: h.name,

@@ -5,7 +5,7 @@ import { sha256Hex } from '../../src/crypto/sha256.js';
 import { canonicalRecord, parseRecordLine, recordId, recordLine } from '../../src/store/record.js';
 import { matcher, parseSelection } from '../../src/store/selector.js';
 import { checkLinks, parseAuditLines } from '../../src/audit/chain.js';
-import { eventLine, GENESIS_HASH, sealEvent, stubOf, type AuditEvent } from '../../src/audit/event.js';
+import { eventLine, GENESIS_HASH, sealEvent, stubOf, type AuditEvent, type BundleAuditLine } from '../../src/audit/event.js';
 import type { StoreRecord } from '../../src/store/store.js';
 import { StellaError } from '../../src/errors.js';
 
@@ -114,7 +114,7 @@ describe('the audit chain', () => {
     expect(checkLinks(c, 'x', { seq: 1, prev: GENESIS_HASH })).toBeNull();
     const withStubs = [c[0]!, stubOf(c[1]!), stubOf(c[2]!), c[3]!, c[4]!];
     expect(checkLinks(withStubs, 'x')).toBeNull();
-    const edited = [...withStubs];
+    const edited: BundleAuditLine[] = [...withStubs];
     edited[3] = { ...c[3]!, actor: 'mallory' };
     expect(checkLinks(edited, 'x')?.code).toBe('AUDIT_HASH');
     expect(checkLinks([c[0]!, c[2]!], 'x')?.code).toBe('AUDIT_SEQUENCE');

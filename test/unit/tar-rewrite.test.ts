@@ -15,7 +15,7 @@ async function pack(entries: E[]): Promise<Buffer> {
   const p = tar.pack();
   const parts: Buffer[] = [];
   const done = new Promise<void>((resolve) => p.on('end', resolve));
-  p.on('data', (c: Buffer) => parts.push(c));
+  p.on('data', (c) => parts.push(c as Buffer));
   for (const e of entries) {
     await new Promise<void>((resolve, reject) =>
       p.entry({ name: e.name, size: e.data.length, mtime: new Date(1e12), mode: 0o600, uid: 7, gid: 9, uname: 'u', gname: 'g', pax: e.pax }, e.data, (err) =>
@@ -34,7 +34,7 @@ async function unpack(b: Buffer): Promise<Array<{ name: string; data: Buffer; mt
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (h, s, next) => {
       const parts: Buffer[] = [];
-      s.on('data', (c: Buffer) => parts.push(c));
+      s.on('data', (c) => parts.push(c as Buffer));
       s.on('end', () => {
         out.push({ name: h.name, data: Buffer.concat(parts), mtime: h.mtime!.getTime(), uid: h.uid!, mode: h.mode! });
         next();

@@ -12,8 +12,8 @@ const MTIME = Date.parse('2026-11-01T00:00:00Z') / 1000;
 async function tarStreamHeader(name: string, size: number, mode: number): Promise<Buffer> {
   const pack = tar.pack();
   const parts: Buffer[] = [];
-  pack.on('data', (b: Buffer) => parts.push(b));
-  const done = new Promise((r) => pack.on('end', r));
+  pack.on('data', (b) => parts.push(b as Buffer));
+  const done = new Promise<void>((r) => pack.on('end', () => r()));
   const entry = pack.entry({ name, size, mode, mtime: new Date(MTIME * 1000), uid: 0, gid: 0, uname: '', gname: '', type: 'file' });
   entry.end(Buffer.alloc(size, 0x61));
   pack.finalize();
