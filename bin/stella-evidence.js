@@ -13,9 +13,18 @@ process.on('exit', () => {
   process.stderr.write('stella-evidence: internal error: the command stopped before it finished (please report this)\n');
   process.exitCode = 1;
 });
-require('../dist/cli/main.cjs')
-  .main(process.argv)
-  .then((code) => {
-    settled = true;
-    process.exitCode = code;
-  });
+// `[CMD] --help` and `--version` are printed from text stored by the build, without
+// loading commander; anything else goes to the program.
+const stored = require('../dist/cli/static-help.cjs').staticOutput(process.argv.slice(2));
+if (stored !== null) {
+  settled = true;
+  require('../dist/cli/pipe-guard.cjs').installPipeGuard();
+  process.stdout.write(stored);
+} else {
+  require('../dist/cli/main.cjs')
+    .main(process.argv)
+    .then((code) => {
+      settled = true;
+      process.exitCode = code;
+    });
+}

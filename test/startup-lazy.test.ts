@@ -1,6 +1,7 @@
 /**
- * `--help`, `CMD --help` and `--version` run on the CommonJS entry and command-line
- * definitions alone: no ES module of the library loads (start-up stays near bare node).
+ * `--help`, `CMD --help` and `--version` run on the CommonJS entry and the help text the
+ * build stored: no ES module of the library loads, nor commander (start-up stays near
+ * bare node).
  * A resolution hook in the child logs every module of dist/ resolved as an ES module
  * (import), and a preloaded script logs, at exit, every one that require() loaded
  * (Node 20.19 can require ES modules); a real command, run the same way, shows the hook
@@ -29,8 +30,10 @@ beforeAll(() => {
     [
       "const { appendFileSync } = require('node:fs');",
       "process.on('exit', () => {",
-      "  const esm = Object.keys(require.cache).filter((k) => k.includes('/dist/') && !k.endsWith('.cjs'));",
+      "  const esm = Object.keys(require.cache).filter((k) => k.includes('/dist/') && !k.endsWith('.cjs') && !k.endsWith('.json'));",
       "  if (esm.length) appendFileSync(process.env.STARTUP_LOG, esm.map((k) => 'require:' + k).join('\\n') + '\\n');",
+      // commander too: help and version are printed from stored text without it.
+      "  if (Object.keys(require.cache).some((k) => k.includes('/node_modules/commander/'))) appendFileSync(process.env.STARTUP_LOG, 'commander\\n');",
       '});',
       // Stands in for a library module required at start-up, when the test asks for one.
       "if (process.env.STARTUP_REQUIRE) require(process.env.STARTUP_REQUIRE);",
@@ -50,7 +53,7 @@ function loadedBy(args: string[], requireFirst?: string): { status: number | nul
 }
 
 describe('start-up', () => {
-  it('--help, verify --help and --version load no ES module of the library', () => {
+  it('--help, verify --help and --version load no ES module of the library, nor commander', () => {
     for (const args of [['--help'], ['verify', '--help'], ['export', '--help'], ['--version']]) {
       const r = loadedBy(args);
       expect(r.status, args.join(' ')).toBe(0);
@@ -69,6 +72,7 @@ describe('start-up', () => {
     const r = loadedBy(['verify', join(dir, 'missing.tar'), '--trust', join(dir, 'missing.json'), '--tenant', 'acme']);
     expect(r.status).toBe(2);
     expect(r.loaded.some((u) => u.endsWith('/dist/cli/verify.js'))).toBe(true);
+    expect(r.loaded).toContain('commander');
     expect(r.loaded.some((u) => u.endsWith('/dist/errors.js'))).toBe(true);
   });
 });

@@ -25,14 +25,16 @@ function withTenantInStore(cmd: Command, tenantHelp: string): Command {
     .option('--store <dir>', 'store directory (default: STELLA_EVIDENCE_STORE, else $XDG_DATA_HOME/stella-evidence/store)');
 }
 
-function buildProgram(setExit: (code: number) => void): Command {
+function buildProgram(setExit: (code: number) => void, writeOut = (s: string) => void process.stdout.write(s)): Command {
   const program = new Command(TOOL_NAME)
+    // Help wraps at 80 columns whatever the terminal, so the build can store it (helpTexts).
+    .configureHelp({ helpWidth: 80 })
+    .configureOutput({ writeOut, outputError: (s, write) => write(s) })
     .description('Export, verify and diff signed, tenant-scoped StellaOps evidence bundles, fully offline.')
     .version(TOOL_VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExample:\n  stella-evidence export --tenant acme --key keys/acme-signer.key --out acme.tar evidence/\n  stella-evidence verify acme.tar --trust trust.json --tenant acme\n')
     .exitOverride();
-  program.configureOutput({ outputError: (s, write) => write(s) });
 
   program
     .command('keygen')
@@ -213,6 +215,25 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (o) => (await import('./audit.js')).auditListCommand(o));
 
   return program;
+}
+
+/**
+ * Every command's --help text, exactly as the program prints it, keyed by the JSON of
+ * its command path ("[]" for the program itself). The build stores them in
+ * dist/cli/help.json, from which static-help.cts prints them without loading commander.
+ */
+export function helpTexts(): Record<string, string> {
+  let text = '';
+  const program = buildProgram(() => undefined, (s) => void (text += s));
+  const texts: Record<string, string> = {};
+  const walk = (cmd: Command, path: string[]): void => {
+    text = '';
+    cmd.outputHelp();
+    texts[JSON.stringify(path)] = text;
+    for (const sub of cmd.commands) walk(sub, [...path, sub.name()]);
+  };
+  walk(program, []);
+  return texts;
 }
 
 export async function main(argv: string[]): Promise<number> {
