@@ -19,5 +19,6 @@ export const CHILD_TIMEOUT_MS = 90_000;
 export function spawnSync(command: string, args: readonly string[], options: SpawnSyncOptionsWithStringEncoding): SpawnSyncReturns<string>;
 export function spawnSync(command: string, args: readonly string[], options?: SpawnSyncOptionsWithBufferEncoding): SpawnSyncReturns<Buffer>;
 export function spawnSync(command: string, args: readonly string[], options: SpawnSyncOptions = {}): SpawnSyncReturns<string | Buffer> {
-  return nodeSpawnSync(command, args, { timeout: CHILD_TIMEOUT_MS, ...options, killSignal: 'SIGKILL' });
+  // A timeout of 0 or undefined would mean none at all to node.
+  return nodeSpawnSync(command, args, { ...options, timeout: options.timeout || CHILD_TIMEOUT_MS, killSignal: 'SIGKILL' });
 }
