@@ -12,4 +12,12 @@ describe('stdout closed early', () => {
     expect(r.stdout).toBe('Usage: ste');
     expect(r.stderr).not.toMatch(/EPIPE|Error|\bat\s/);
   });
+
+  it('the same through commander (help for a command line it parses, not stored)', () => {
+    // The second and third writer find the pipe closed.
+    const r = spawnSync('sh', ['-c', `for i in 1 2 3; do node "${BIN}" verify x.tar --help; done | head -c 10`], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('Usage: ste');
+    expect(r.stderr).not.toMatch(/EPIPE|Error|\bat\s/);
+  });
 });

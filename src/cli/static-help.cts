@@ -1,9 +1,21 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** dist/cli/help.json, as scripts/gen-help.mjs writes it. */
+interface StoredHelp {
+  /** SHA-256 of the main.cjs the texts came from. */
+  from: string;
+  texts: Record<string, string>;
+}
+
 /**
  * `--help` and `--version` without commander, whose loading is about a fifth of the
  * start-up: the build stores every command's help text (scripts/gen-help.mjs, from
  * helpTexts() in main.cts), and this prints it when the command line is exactly a command
- * followed by --help or -h. Anything else, or no stored text, goes to commander, which
- * prints the same text.
+ * followed by --help or -h. Anything else goes to commander, which prints the same text;
+ * so does everything when the stored texts are missing or come from another main.cjs
+ * (rebuilt by tsc alone, without the build's last step).
  */
 export function staticOutput(args: readonly string[]): string | null {
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
@@ -11,12 +23,14 @@ export function staticOutput(args: readonly string[]): string | null {
   }
   const last = args[args.length - 1];
   if (last !== '--help' && last !== '-h') return null;
-  let texts: Record<string, string>;
+  let stored: StoredHelp;
   try {
-    texts = require('./help.json') as Record<string, string>;
+    stored = require('./help.json') as StoredHelp;
+    const main = createHash('sha256').update(readFileSync(join(__dirname, 'main.cjs'))).digest('hex');
+    if (main !== stored.from) return null;
   } catch {
     return null;
   }
   const key = JSON.stringify(args.slice(0, -1));
-  return Object.hasOwn(texts, key) ? texts[key]! : null;
+  return Object.hasOwn(stored.texts, key) ? stored.texts[key]! : null;
 }

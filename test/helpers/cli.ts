@@ -1,7 +1,7 @@
 /**
  * Run the built CLI the way a user would: `node bin/stella-evidence.js ...` in a child
  * process. The CLI imports dist/, so it must be built first; `npm test` runs the build
- * before vitest. When iterating on one file, run `npx tsc -p tsconfig.json` yourself.
+ * before vitest. When iterating on one file, run `npm run build` yourself.
  */
 import { spawnSync } from './spawn.js';
 import { existsSync } from 'node:fs';
@@ -16,7 +16,7 @@ export const EVIDENCE = join(FIXTURES, 'evidence');
 export const SCHEMAS = join(REPO, 'schemas');
 
 if (!existsSync(join(REPO, 'dist', 'cli', 'main.cjs'))) {
-  throw new Error('dist/ is missing: build first with `npx tsc -p tsconfig.json` (`npm test` does this)');
+  throw new Error('dist/ is missing: build first with `npm run build` (`npm test` does this)');
 }
 
 export interface FixtureKey {

@@ -1,6 +1,6 @@
 /**
  * A real bundle and a trust file for it, made with the built CLI exactly as a user would
- * (`npx tsc -p tsconfig.json` first; `npm test` does it), for the tests that start from a
+ * (`npm run build` first; `npm test` does it), for the tests that start from a
  * genuine bundle and damage it.
  */
 import { spawnSync } from './spawn.js';
