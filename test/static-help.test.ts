@@ -3,7 +3,7 @@
  * (dist/cli/help.json, by scripts/gen-help.mjs), without loading commander. The stored
  * text must be what the program itself prints, for every command.
  */
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ afterAll(removeTempDirs);
 type StaticOutput = (args: string[]) => string | null;
 const require = createRequire(import.meta.url);
 const CLI = join(REPO, 'dist', 'cli');
-const stored = JSON.parse(readFileSync(join(CLI, 'help.json'), 'utf8')) as { from: string; texts: Record<string, string> };
+const stored = JSON.parse(readFileSync(join(CLI, 'help.json'), 'utf8')) as { texts: Record<string, string> };
 const { helpTexts } = require(join(CLI, 'main.cjs')) as { helpTexts: () => Record<string, string> };
 const { staticOutput } = require(join(CLI, 'static-help.cjs')) as { staticOutput: StaticOutput };
 const paths = Object.keys(stored.texts).map((k) => JSON.parse(k) as string[]);
@@ -83,15 +83,27 @@ describe('stored help', () => {
   });
 
   it('is not used with a main.cjs other than the one it came from, nor when it is missing or damaged', () => {
-    // A copy of dist/cli's two files and the stored texts, then main.cjs changed or the texts gone.
+    // A copy of dist/cli's two files with texts stored for the copied main.cjs, as the build does.
     const dir = join(tempDir(), 'dist', 'cli');
     mkdirSync(dir, { recursive: true });
-    for (const f of ['static-help.cjs', 'main.cjs', 'help.json']) copyFileSync(join(CLI, f), join(dir, f));
+    for (const f of ['static-help.cjs', 'main.cjs']) copyFileSync(join(CLI, f), join(dir, f));
+    const main = join(dir, 'main.cjs');
+    const storeFor = () => {
+      const { size, mtimeMs } = statSync(main);
+      writeFileSync(join(dir, 'help.json'), JSON.stringify({ from: { size, mtimeMs }, texts: stored.texts }));
+      delete require.cache[join(dir, 'help.json')];
+    };
+    storeFor();
     const copied = (require(join(dir, 'static-help.cjs')) as { staticOutput: StaticOutput }).staticOutput;
     expect(copied(['verify', '--help'])).toBe(textOf(['verify']));
-    appendFileSync(join(dir, 'main.cjs'), '\n// rebuilt\n');
+    // Rebuilt with the same bytes (tsc alone rewrites it): its time changed.
+    utimesSync(main, new Date(), new Date(statSync(main).mtimeMs + 5000));
     expect(copied(['verify', '--help'])).toBeNull();
-    copyFileSync(join(CLI, 'main.cjs'), join(dir, 'main.cjs'));
+    storeFor();
+    expect(copied(['verify', '--help'])).toBe(textOf(['verify']));
+    appendFileSync(main, '\n// rebuilt\n');
+    expect(copied(['verify', '--help'])).toBeNull();
+    storeFor();
     expect(copied(['verify', '--help'])).toBe(textOf(['verify']));
     rmSync(join(dir, 'help.json'));
     delete require.cache[join(dir, 'help.json')];

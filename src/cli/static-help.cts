@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** dist/cli/help.json, as scripts/gen-help.mjs writes it. */
 interface StoredHelp {
-  /** SHA-256 of the main.cjs the texts came from. */
-  from: string;
+  /**
+   * Size and modification time of the main.cjs the texts came from (any rebuild by tsc
+   * rewrites it). Hashing it instead cost about 9 ms of a start-up of about 120.
+   */
+  from: { size: number; mtimeMs: number };
   texts: Record<string, string>;
 }
 
@@ -26,8 +28,8 @@ export function staticOutput(args: readonly string[]): string | null {
   let stored: StoredHelp;
   try {
     stored = require('./help.json') as StoredHelp;
-    const main = createHash('sha256').update(readFileSync(join(__dirname, 'main.cjs'))).digest('hex');
-    if (main !== stored.from) return null;
+    const main = statSync(join(__dirname, 'main.cjs'));
+    if (main.size !== stored.from.size || main.mtimeMs !== stored.from.mtimeMs) return null;
   } catch {
     return null;
   }
