@@ -4,7 +4,8 @@
  * `stella-evidence [CMD] --help` prints it without loading commander
  * (src/cli/static-help.cts). The texts come from the program itself (helpTexts() in
  * src/cli/main.cts), with the size and time of the main.cjs they came from: they are
- * used only with that main.cjs, not after a rebuild by tsc alone. test/static-help.test.ts holds them equal to what it prints.
+ * used only with that main.cjs, not after a rebuild by tsc alone.
+ * test/static-help.test.ts holds them equal to what the program prints.
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
