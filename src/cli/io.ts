@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { canonicalize } from '../json/canonical.js';
 import { usageError } from '../errors.js';
+import { removeTemporariesOnSignal } from '../util/atomic-file.js';
+
+// Every command imports this module. SIGINT and SIGTERM end the process as usual; one
+// that comes while an output is being written first removes its temporary files.
+removeTemporariesOnSignal((sig) => {
+  process.stderr.write(`stella-evidence: interrupted by ${sig}; nothing was written\n`);
+  process.exit(sig === 'SIGINT' ? 130 : 143);
+});
 
 /** JSON on stdout is canonical (sorted keys), so two reports diff cleanly. */
 export function printJson(value: unknown): void {

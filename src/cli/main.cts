@@ -240,15 +240,6 @@ export async function main(argv: string[]): Promise<number> {
   installPipeGuard();
   let code = 0; // ExitCode.ok, unless a command sets another
   const program = buildProgram((c) => (code = c));
-  const onSignal = (sig: NodeJS.Signals) => {
-    void import('../util/atomic-file.js').then((m) => {
-      m.removeInFlightTemporaries();
-      process.stderr.write(`stella-evidence: interrupted by ${sig}; nothing was written\n`);
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     await program.parseAsync(argv);
     return code;

@@ -7,7 +7,7 @@ import { usageError } from '../errors.js';
  * A file that appears under its final name only when complete: written beside the target
  * (same file system, so rename is atomic), fsynced, then renamed. Until commit() the
  * target is untouched; abort() removes the temporary file. Temporary files are tracked so
- * a signal handler can clean up whatever is in flight.
+ * that an interrupted process can clean up whatever is in flight.
  */
 const inFlight = new Set<string>();
 
@@ -20,15 +20,51 @@ export function removeInFlightTemporaries(): void {
     }
   }
   inFlight.clear();
+  cleanupHandlers();
 }
 
 /** Register a temporary file or staging directory for removal on a signal. */
 export function trackTemporary(path: string): void {
   inFlight.add(path);
+  cleanupHandlers();
 }
 
 export function untrackTemporary(path: string): void {
   inFlight.delete(path);
+  cleanupHandlers();
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+let afterCleanup: ((signal: NodeJS.Signals) => void) | null = null;
+let installed = false;
+
+const onSignal = (signal: NodeJS.Signals): void => {
+  const then = afterCleanup;
+  removeInFlightTemporaries();
+  then?.(signal);
+};
+
+/**
+ * Opt in (the CLI does; a library user keeps its own signal handling): a SIGINT or
+ * SIGTERM that arrives while temporaries are in flight removes them, then calls `then`,
+ * which is to end the process. The handlers are there only while something is in
+ * flight. A handler replaces the default of ending the process, and it can run only
+ * when the main thread is free: installed for good, it left a process blocked in a
+ * read (a FIFO with no writer given as a trust file) impossible to interrupt.
+ */
+export function removeTemporariesOnSignal(then: (signal: NodeJS.Signals) => void): void {
+  afterCleanup = then;
+  cleanupHandlers();
+}
+
+function cleanupHandlers(): void {
+  const wanted = afterCleanup !== null && inFlight.size > 0;
+  if (wanted === installed) return;
+  installed = wanted;
+  for (const sig of SIGNALS) {
+    if (wanted) process.on(sig, onSignal);
+    else process.off(sig, onSignal);
+  }
 }
 
 /** Where the output cannot be created at all: the user's to fix (exit 2), not a bug of ours. */
@@ -56,7 +92,7 @@ export class AtomicFile {
     } catch (e) {
       throw unwritable(target, e);
     }
-    inFlight.add(this.tempPath);
+    trackTemporary(this.tempPath);
   }
 
   write(buf: Uint8Array): void {
@@ -78,7 +114,7 @@ export class AtomicFile {
         linkSync(this.tempPath, this.target);
       } catch (e) {
         unlinkSync(this.tempPath);
-        inFlight.delete(this.tempPath);
+        untrackTemporary(this.tempPath);
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
           throw usageError('OUTPUT_EXISTS', `output ${this.target} already exists: choose another path or pass --force`);
         }
@@ -86,7 +122,7 @@ export class AtomicFile {
       }
       unlinkSync(this.tempPath);
     }
-    inFlight.delete(this.tempPath);
+    untrackTemporary(this.tempPath);
     fsyncDir(dirname(this.target));
   }
 
@@ -100,7 +136,7 @@ export class AtomicFile {
       }
     }
     rmSync(this.tempPath, { force: true });
-    inFlight.delete(this.tempPath);
+    untrackTemporary(this.tempPath);
   }
 }
 
