@@ -10,6 +10,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archive, file, gnuLongName, header, paxHeader, simpleEntries, special, type SimpleEntry } from './helpers/tar-craft.js';
 import { acmeTrustFile, cli, exportAcmeBundle } from './helpers/fixture-bundle.js';
+import { BIN } from './helpers/cli.js';
+import { spawnSync } from './helpers/spawn.js';
 
 /** Each case spawns the CLI; a busy machine makes that slow, and time is not what we test. */
 const SPAWN_TIMEOUT = 60_000;
@@ -97,6 +99,13 @@ describe('verify refuses hostile archives with exit 1 and one line', () => {
     const r = cli(['verify', '/dev/zero', '--trust', trust], work);
     expectArchiveRefusal(r, /more than 1048576 bytes of padding after the end-of-archive marker/);
     expect(tree(base)).toEqual(before);
+  }, SPAWN_TIMEOUT);
+
+  it('a bundle piped in (/dev/stdin) is refused with exit 2 in one line that says what to do', () => {
+    const bundle = join(base, 'made', 'acme.tar');
+    const r = spawnSync('sh', ['-c', `cat "${bundle}" | "${process.execPath}" "${BIN}" verify /dev/stdin --trust "${trust}" --tenant acme`], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('stella-evidence: cannot read bundle /dev/stdin: it is a pipe, and a bundle is read by position; save it to a file first\n');
   }, SPAWN_TIMEOUT);
 
   it('gzip-level smuggling and damage', () => {

@@ -259,6 +259,9 @@ function openArchive(path: string): { gzip: boolean; size: number; fd: number } 
     return { gzip: n === 2 && b[0] === 0x1f && b[1] === 0x8b, size: st.isFile() ? st.size : Infinity, fd };
   } catch (e) {
     closeSync(fd);
-    throw usageError('BUNDLE_UNREADABLE', `cannot read bundle ${path} (${(e as NodeJS.ErrnoException).code})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    // Read by position (and twice by extract): a pipe cannot be.
+    if (code === 'ESPIPE') throw usageError('BUNDLE_UNREADABLE', `cannot read bundle ${path}: it is a pipe, and a bundle is read by position; save it to a file first`);
+    throw usageError('BUNDLE_UNREADABLE', `cannot read bundle ${path} (${code})`);
   }
 }
