@@ -115,7 +115,7 @@ describe('copyVerifiedSync', () => {
   // Around the read size: one byte more is asked than is left, so growth shows in the
   // same read for small files and in a last one-byte read after whole chunks.
   for (const size of [0, 1, 1000, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK]) {
-    it(`copies an unchanged ${size}-byte file and refuses it grown by one byte or shrunk`, () => {
+    it(`copies an unchanged ${size}-byte file and refuses it grown by one byte, shrunk or edited`, () => {
       const f = join(tempDir(), 'f.bin');
       const data = Buffer.from(Array.from({ length: size }, (_, k) => (k * 31) & 255));
       writeFileSync(f, data);
@@ -133,6 +133,16 @@ describe('copyVerifiedSync', () => {
         writeFileSync(f, data.subarray(0, size - 1));
         const shrank = copy(f, size, digest);
         expect((shrank.err as InputReadError).reason).toBe('changed');
+
+        // Same size, one byte different, in the first read and in the last: a file read
+        // in one go is hashed in one go, a longer one as it streams.
+        for (const at of new Set([0, size - 1])) {
+          const edited = Buffer.from(data);
+          edited[at] = edited[at]! ^ 1;
+          writeFileSync(f, edited);
+          const changed = copy(f, size, digest);
+          expect((changed.err as InputReadError).reason).toBe('changed');
+        }
       }
     });
   }
