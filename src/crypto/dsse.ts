@@ -74,8 +74,10 @@ export function envelopeTemplate(
   const tail = Buffer.from(tailText, 'utf8');
   const out = Buffer.allocUnsafe(head.length + b64 + tail.length);
   head.copy(out, 0);
-  // In slices of 3 MiB (whole base64 quanta), so no 24 MB intermediate string: fresh
-  // memory costs a page fault per 4 KiB, and faults are slow on virtual machines.
+  // In slices of 48 KiB (whole base64 quanta): each one's 64 KiB string lives and dies in
+  // the young generation, whose memory is reused. A larger string gets fresh pages of its
+  // own, and a first touch of a page costs about 14 µs on this project's virtual machine
+  // (3 MiB slices: 8,000 more page faults for a 100,000-artifact manifest).
   const src = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
   let at = head.length;
   for (let off = 0; off < src.length; off += BASE64_SLICE) {
@@ -121,7 +123,7 @@ export function envelopeLength(payloadType: string, payloadLength: number, keyid
 }
 
 const base64Length = (n: number): number => 4 * Math.ceil(n / 3);
-const BASE64_SLICE = 3 << 20;
+const BASE64_SLICE = 3 << 14;
 
 export function signEnvelope(payloadType: string, payload: Uint8Array, keys: readonly SigningKey[]): DsseEnvelope {
   const msg = pae(payloadType, payload);

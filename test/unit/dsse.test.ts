@@ -137,8 +137,9 @@ describe('envelopeTemplate', () => {
       ['application/vnd.in-toto+json', Buffer.from('{"a":1}'), [{ keyid: 'k1', sig: new Uint8Array(64).fill(255) }]],
       ['t"y\\pe\u00e9\u2028', Buffer.alloc(0), []],
       ['x', Buffer.from([0, 1, 2, 3, 4]), [{ keyid: 'ü"', sig: new Uint8Array(64) }, { keyid: 'b', sig: new Uint8Array(64).fill(7) }]],
+      // Over two 48 KiB base64 slices, and not a multiple of 3.
       ['x', Buffer.alloc(100_001, 0xab), [{ keyid: 'a', sig: new Uint8Array(64).fill(1) }]],
-      // Longer than one 3 MiB base64 slice, and not a multiple of 3.
+      // Over a hundred slices, with varied bytes.
       ['x', Buffer.from(Array.from({ length: (3 << 20) * 2 + 5 }, (_, k) => (k * 7) & 255)), [{ keyid: 'a', sig: new Uint8Array(64).fill(9) }]],
     ];
     for (const [type, payload, sigs] of cases) {
