@@ -1,5 +1,5 @@
 import { SHA256_HEX } from '../crypto/sha256.js';
-import { compareUtf8, sortByUtf8 } from './layout.js';
+import { compareUtf8, PRINTABLE_ASCII, sortByUtf8 } from './layout.js';
 
 export interface ChecksumLine {
   path: string;
@@ -9,10 +9,27 @@ export interface ChecksumLine {
 /** `sha256sum -c` format: hex, two spaces (text mode marker), path, LF; sorted by path bytes. */
 export function formatChecksums(lines: readonly ChecksumLine[]): Buffer {
   const sorted = sortByUtf8([...lines], (l) => l.path);
-  let text = '';
-  for (const l of sorted) text += `${l.sha256}  ${l.path}\n`;
-  return Buffer.from(text, 'utf8');
+  // One buffer of the exact size, filled from the text of a few hundred lines at a time.
+  // Those short strings live and die in the young generation, whose memory is reused;
+  // the whole text as one string (14 MB for 100,000 blobs) would take fresh memory three
+  // times over (its pieces, their flattened copy, the buffer), and a first touch of a
+  // page costs about 14 µs on this project's virtual machine.
+  let size = 0;
+  for (const l of sorted) size += utf8Length(l.sha256) + 3 + utf8Length(l.path);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let k = 0; k < sorted.length; k += RUN) {
+    let text = '';
+    const end = Math.min(k + RUN, sorted.length);
+    for (let j = k; j < end; j++) text += `${sorted[j]!.sha256}  ${sorted[j]!.path}\n`;
+    at += out.write(text, at, 'utf8');
+  }
+  if (at !== size) throw new Error(`checksums: ${at} bytes written, ${size} expected`);
+  return out;
 }
+
+const RUN = 256;
+const utf8Length = (s: string): number => (PRINTABLE_ASCII.test(s) ? s.length : Buffer.byteLength(s, 'utf8'));
 
 /**
  * Parse exactly the form we write. Anything else (binary-mode `*`, CRLF, escapes,
