@@ -226,7 +226,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
       createdAt: opts.createdAt,
       exporter: { name: TOOL_NAME, version: TOOL_VERSION },
       artifacts,
-      totals: computeTotals(artifacts),
+      totals: computeTotals(artifacts, sourceOf),
       ...(opts.authorization ? { authorization: opts.authorization } : {}),
       ...spec.predicate,
     },
