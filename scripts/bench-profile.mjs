@@ -10,7 +10,9 @@
  * - the hardware figures that bound them: node:crypto SHA-256 on one core, writing
  *   plus fdatasync of as many bytes as the inputs hold, and the two passes over the
  *   inputs with nothing else: a thread per core opening, reading, hashing and closing
- *   each file (the first pass also fstats), as the export's passes must at least.
+ *   each file (the first pass also fstats), as the export's passes must at least;
+ * - memory: the export's minor page faults (first touches of a page, whatever thread),
+ *   and what a first touch costs here, timed on fresh memory.
  */
 import { closeSync, constants, fdatasyncSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -55,9 +57,10 @@ const median = (xs) => {
 const now = () => performance.now();
 
 async function exportPhases(dir, out) {
+  rmSync(out, { force: true });
+  const faults0 = process.resourceUsage().minorPageFault;
   const t0 = now();
   const ends = {};
-  rmSync(out, { force: true });
   const r = await exportBundle({
     tenant: 'bench',
     keys: [key],
@@ -69,8 +72,9 @@ async function exportPhases(dir, out) {
     },
   });
   const total = now() - t0;
+  const faults = process.resourceUsage().minorPageFault - faults0;
   rmSync(out, { force: true });
-  return { hashEnd: ends.hash, writeEnd: ends.write, total, bytes: r.bytes, artifacts: r.artifacts };
+  return { hashEnd: ends.hash, writeEnd: ends.write, total, faults, bytes: r.bytes, artifacts: r.artifacts };
 }
 
 /** SHA-256 of an in-memory buffer on this thread: the per-core ceiling for hashing. */
@@ -83,6 +87,21 @@ function sha256MBps() {
     ts.push(now() - t);
   }
   return buf.length / 1e6 / (median(ts) / 1000);
+}
+
+/**
+ * Microseconds per 4 KiB page for a first touch of fresh memory: a 64 MiB buffer outside
+ * the JavaScript heap, written one byte a page (the median of 3, each on new memory).
+ */
+function firstTouchUsPerPage() {
+  const ts = [];
+  for (let k = 0; k < 3; k++) {
+    const b = Buffer.allocUnsafeSlow(64 << 20);
+    const t = now();
+    for (let at = 0; at < b.length; at += 4096) b[at] = 1;
+    ts.push(((now() - t) * 1000) / (b.length / 4096));
+  }
+  return median(ts);
 }
 
 /** Write `bytes` to a new file in `where` and fdatasync it: what making the bundle durable costs. */
@@ -142,7 +161,7 @@ async function readPassesMs(dir) {
 
 const dirs = process.argv.slice(2);
 const work = mkdtempSync(join(process.env.BENCH_DIR || tmpdir(), 'stella-profile-'));
-const doc = { cores: availableParallelism(), sha256MBpsPerCore: sha256MBps(), cases: {} };
+const doc = { cores: availableParallelism(), sha256MBpsPerCore: sha256MBps(), firstTouchUsPerPage: firstTouchUsPerPage(), cases: {} };
 try {
   for (const dir of dirs) {
     const collect = [];
@@ -165,6 +184,7 @@ try {
       writingPassMs: m((r) => r.writeEnd - r.hashEnd),
       syncAndRenameMs: m((r) => r.total - r.writeEnd),
       totalMs: m((r) => r.total),
+      minorFaults: m((r) => r.faults),
       // Two SHA-256 passes over the inputs, spread over every core, at the in-memory rate.
       twoHashPassesFloorMs: (2 * bytes) / 1e6 / (doc.sha256MBpsPerCore * doc.cores) * 1000,
       twoReadPassesMs: await readPassesMs(dir),

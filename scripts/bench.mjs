@@ -61,7 +61,9 @@ async function run() {
     let args;
     if (HAVE_TIME) {
       cmd = '/usr/bin/time';
-      args = ['-f', '%M', '-o', rssFile, ...argv];
+      // Peak RSS (KiB) and minor page faults: a first touch of a page is costly on a
+      // virtual machine, so memory a command touches shows in its time.
+      args = ['-f', '%M %R', '-o', rssFile, ...argv];
     } else if (argv[0] === process.execPath) {
       cmd = process.execPath;
       args = [fileURLToPath(import.meta.url), '--rss-wrap', rssFile, ...argv.slice(1)];
@@ -79,11 +81,16 @@ async function run() {
       throw new Error(`command failed (${r.status ?? r.signal}): ${argv.join(' ')}\n${r.stderr}`);
     }
     let rss = null;
+    let faults = null;
     if (existsSync(rssFile)) {
       const last = readFileSync(rssFile, 'utf8').trim().split('\n').pop();
-      if (/^\d+$/.test(last)) rss = Number(last);
+      const m = /^(\d+)(?: (\d+))?$/.exec(last);
+      if (m) {
+        rss = Number(m[1]);
+        if (m[2] !== undefined) faults = Number(m[2]);
+      }
     }
-    return { ms, rss };
+    return { ms, rss, faults };
   }
 
   const median = (xs) => {
@@ -101,7 +108,7 @@ async function run() {
     for (const [name, c] of Object.entries(cmds)) {
       c.before?.();
       timeOnce(c.argv);
-      res[name] = { argv: c.argv.join(' '), ms: [], rss: [] };
+      res[name] = { argv: c.argv.join(' '), ms: [], rss: [], faults: [] };
     }
     for (let k = 0; k < runs; k++) {
       for (const [name, c] of Object.entries(cmds)) {
@@ -109,11 +116,13 @@ async function run() {
         const r = timeOnce(c.argv);
         res[name].ms.push(r.ms);
         if (r.rss !== null) res[name].rss.push(r.rss);
+        if (r.faults !== null) res[name].faults.push(r.faults);
       }
     }
     for (const r of Object.values(res)) {
       r.medianMs = median(r.ms);
       r.peakRssKiB = r.rss.length ? Math.max(...r.rss) : null;
+      r.medianMinorFaults = r.faults.length ? median(r.faults) : null;
     }
     log(`bench: ${label}: ${Object.entries(res).map(([n, r]) => `${n} ${r.medianMs.toFixed(0)} ms`).join(', ')}`);
     return res;
@@ -234,7 +243,7 @@ async function run() {
       });
       if (p.status !== 0) throw new Error(`profile failed (${p.status ?? p.signal})`);
       const prof = JSON.parse(String(p.stdout));
-      r.profile = { sha256MBpsPerCore: prof.sha256MBpsPerCore, cores: prof.cores, ...prof.cases[data] };
+      r.profile = { sha256MBpsPerCore: prof.sha256MBpsPerCore, firstTouchUsPerPage: prof.firstTouchUsPerPage, cores: prof.cores, ...prof.cases[data] };
       log(`bench: ${c.id} profile: ${JSON.stringify(r.profile)}`);
     }
     results.cases[c.id] = r;
@@ -438,40 +447,43 @@ function renderTable(doc) {
   const f = (x, d = 2) => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
   const ms = (r) => `${(r.medianMs / 1000).toFixed(2)} s`;
   const rss = (r) => (r.peakRssKiB === null ? 'n/a' : `${(r.peakRssKiB / 1024).toFixed(0)} MiB`);
+  const faults = (r) => (r.medianMinorFaults === null || r.medianMinorFaults === undefined ? 'n/a' : String(Math.round(r.medianMinorFaults)));
   const lines = [];
   const m = doc.machine;
   lines.push(
     `\nMachine: ${m.nproc} cores, ${m.cpu}, Node ${m.node}, ${m.tar}; ${doc.config.runs} runs, medians; scale ${doc.config.scale}; ` +
       `load average ${m.loadAverage1m.start.toFixed(1)} at start, ${m.loadAverage1m.end.toFixed(1)} at end\n`,
   );
-  lines.push('| case | command | median | peak RSS | ratio |');
-  lines.push('| --- | --- | ---: | ---: | ---: |');
+  lines.push('| case | command | median | peak RSS | minor page faults | ratio |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: |');
   for (const [id, c] of Object.entries(doc.cases)) {
     const e = c.export;
     const v = c.verify;
     if (!c.ratios) {
-      lines.push(`| ${c.title} (${id}) | export | ${ms(e.export)} | ${rss(e.export)} | |`);
-      lines.push(`| ${c.title} (${id}) | verify | ${ms(v.verify)} | ${rss(v.verify)} | |`);
+      lines.push(`| ${c.title} (${id}) | export | ${ms(e.export)} | ${rss(e.export)} | ${faults(e.export)} | |`);
+      lines.push(`| ${c.title} (${id}) | verify | ${ms(v.verify)} | ${rss(v.verify)} | ${faults(v.verify)} | |`);
       continue;
     }
-    lines.push(`| ${c.title} | stella-evidence export | ${ms(e.export)} | ${rss(e.export)} | ${f(c.ratios.exportVsTarSha256sum)} of tar+sha256sum, ${f(c.ratios.exportVsTar)} of tar |`);
-    lines.push(`| ${c.title} | sha256sum + GNU tar -cf | ${ms(e.tarSha256sum)} | ${rss(e.tarSha256sum)} | 1 |`);
-    lines.push(`| ${c.title} | GNU tar -cf | ${ms(e.tar)} | ${rss(e.tar)} | |`);
-    lines.push(`| ${c.title} | stella-evidence verify | ${ms(v.verify)} | ${rss(v.verify)} | ${f(c.ratios.verifyVsTarSha256sumC)} of tar -xf+sha256sum -c (${f(c.throughput.verifyMBps / 1000)} GB/s) |`);
-    lines.push(`| ${c.title} | tar -xf + sha256sum -c | ${ms(v.tarSha256sumC)} | ${rss(v.tarSha256sumC)} | 1 |`);
+    lines.push(`| ${c.title} | stella-evidence export | ${ms(e.export)} | ${rss(e.export)} | ${faults(e.export)} | ${f(c.ratios.exportVsTarSha256sum)} of tar+sha256sum, ${f(c.ratios.exportVsTar)} of tar |`);
+    lines.push(`| ${c.title} | sha256sum + GNU tar -cf | ${ms(e.tarSha256sum)} | ${rss(e.tarSha256sum)} | ${faults(e.tarSha256sum)} | 1 |`);
+    lines.push(`| ${c.title} | GNU tar -cf | ${ms(e.tar)} | ${rss(e.tar)} | ${faults(e.tar)} | |`);
+    lines.push(`| ${c.title} | stella-evidence verify | ${ms(v.verify)} | ${rss(v.verify)} | ${faults(v.verify)} | ${f(c.ratios.verifyVsTarSha256sumC)} of tar -xf+sha256sum -c (${f(c.throughput.verifyMBps / 1000)} GB/s) |`);
+    lines.push(`| ${c.title} | tar -xf + sha256sum -c | ${ms(v.tarSha256sumC)} | ${rss(v.tarSha256sumC)} | ${faults(v.tarSha256sumC)} | 1 |`);
   }
   const profiled = Object.values(doc.cases).filter((c) => c.profile);
   if (profiled.length) {
     const s = (x) => `${(x / 1000).toFixed(2)} s`;
     lines.push('');
     lines.push('Where the export\'s time goes (library, same data; medians), and what the machine allows:\n');
-    lines.push('| case | collect inputs | start + hashing pass | writing pass (signing, entries, syncs as it goes) | last sync + rename | total | two SHA-256 passes on all cores | two passes of open, read, hash, close on all cores | write + fdatasync of that many bytes |');
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    lines.push('| case | collect inputs | start + hashing pass | writing pass (signing, entries, syncs as it goes) | last sync + rename | total | minor page faults | two SHA-256 passes on all cores | two passes of open, read, hash, close on all cores | write + fdatasync of that many bytes |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const c of profiled) {
       const p = c.profile;
-      lines.push(`| ${c.title} | ${s(p.collectMs)} | ${s(p.untilHashedMs)} | ${s(p.writingPassMs)} | ${s(p.syncAndRenameMs)} | ${s(p.totalMs)} | ${s(p.twoHashPassesFloorMs)} | ${s(p.twoReadPassesMs)} | ${s(p.writeAndSyncMs)} (write alone ${s(p.writeMs)}) |`);
+      lines.push(`| ${c.title} | ${s(p.collectMs)} | ${s(p.untilHashedMs)} | ${s(p.writingPassMs)} | ${s(p.syncAndRenameMs)} | ${s(p.totalMs)} | ${p.minorFaults ?? 'n/a'} | ${s(p.twoHashPassesFloorMs)} | ${s(p.twoReadPassesMs)} | ${s(p.writeAndSyncMs)} (write alone ${s(p.writeMs)}) |`);
     }
     lines.push(`\nSHA-256 (node:crypto, in memory): ${(profiled[0].profile.sha256MBpsPerCore / 1000).toFixed(2)} GB/s per core, ${profiled[0].profile.cores} cores.`);
+    const touch = profiled[0].profile.firstTouchUsPerPage;
+    if (touch !== undefined) lines.push(`A first touch of fresh memory: ${touch.toFixed(1)} µs per 4 KiB page.`);
   }
   const g = doc.gzip;
   if (g) {
