@@ -16,10 +16,13 @@ afterAll(removeTempDirs);
 
 const key = parsePrivateKeyPem(readFileSync(KEYS.acme.key, 'utf8'), KEYS.acme.key, undefined);
 
-/** Enough files that the compiled exporter hands the work to worker threads. */
-function manyFiles(root: string): string {
+/**
+ * 605 files of every kind the passes treat apart: small and large, duplicates, empty, JSON,
+ * a non-ASCII name. `dirs` of 100 small files each.
+ */
+function manyFiles(root: string, dirs = 6): string {
   const dir = join(root, 'in');
-  for (let d = 0; d < 6; d++) {
+  for (let d = 0; d < dirs; d++) {
     mkdirSync(join(dir, `d${d}`), { recursive: true });
     for (let f = 0; f < 100; f++) writeFileSync(join(dir, `d${d}`, `f${f}.txt`), `file ${d}/${f}\n`.repeat(1 + ((d * 100 + f) % 37)));
   }
@@ -47,7 +50,7 @@ describe('export pipeline', () => {
     const compiled = (await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js');
     const seen: ExportProgress[] = [];
     const inline = await exportBundle(base(dir, join(root, 'inline.tar')));
-    const pooled = await compiled.exportBundle(base(dir, join(root, 'pooled.tar'), { onProgress: (p) => seen.push(p) }));
+    const pooled = await compiled.exportBundle(base(dir, join(root, 'pooled.tar'), { threads: 2, onProgress: (p) => seen.push(p) }));
     expect(pooled).toEqual({ ...inline, out: join(root, 'pooled.tar') });
     expect(inline.artifacts).toBe(605);
     expect(inline.blobs).toBeLessThan(605);
@@ -56,8 +59,8 @@ describe('export pipeline', () => {
     // Progress: the hash phase, then the write phase, each ending at its totals.
     const lastOf = (phase: string) => seen.filter((p) => p.phase === phase).at(-1)!;
     expect(lastOf('hash')).toMatchObject({ files: 605, totalFiles: 605 });
-    // 605 inputs: no stat each, so the hashing pass learns the byte total by reading.
-    expect(lastOf('hash').totalBytes).toBeUndefined();
+    // Under 10,000 inputs: a stat each, so the hashing pass knows its byte total.
+    expect(lastOf('hash').totalBytes).toBe(inline.bytes);
     expect(lastOf('hash').bytes).toBe(inline.bytes);
     expect(lastOf('write').bytes).toBe(lastOf('write').totalBytes);
     expect(lastOf('write').files).toBe(lastOf('write').totalFiles);
@@ -68,12 +71,42 @@ describe('export pipeline', () => {
     expect(v.stdout).toMatch(/^verified: /m);
   });
 
+  it('starts worker threads only where they repay their start, or when asked', async () => {
+    const { JobPool, THREADS_MIN_FILES, THREADS_MIN_BYTES } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    expect([THREADS_MIN_FILES, THREADS_MIN_BYTES]).toEqual([10_000, 256 * 2 ** 20]);
+    expect(JobPool.worth(THREADS_MIN_FILES - 1, THREADS_MIN_BYTES - 1)).toBe(false);
+    expect(JobPool.worth(THREADS_MIN_FILES, 0)).toBe(true);
+    expect(JobPool.worth(1, THREADS_MIN_BYTES)).toBe(true);
+    const cases: Array<[threads: number | undefined, files: number, want: number]> = [
+      [undefined, 605, 0],
+      [0, 1_000_000, 0],
+      [2, 1, 2],
+    ];
+    for (const [threads, files, want] of cases) {
+      const pool = JobPool.create(files, 0, threads);
+      expect(pool.threads).toBe(want);
+      await pool.close();
+    }
+  });
+
+  it('from 10,000 inputs, learns the byte total by reading, not by a stat each', async () => {
+    const root = tempDir();
+    const dir = manyFiles(root, 100);
+    const compiled = (await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js');
+    const seen: ExportProgress[] = [];
+    const r = await compiled.exportBundle(base(dir, join(root, 'many.tar'), { onProgress: (p) => seen.push(p) }));
+    expect(r.artifacts).toBe(10_005);
+    const hash = seen.filter((p) => p.phase === 'hash');
+    expect(hash.at(-1)).toMatchObject({ files: 10_005, totalFiles: 10_005, bytes: r.bytes });
+    expect(hash.every((p) => p.totalBytes === undefined)).toBe(true);
+  });
+
   it('the command, with enough files for worker threads, writes a whole bundle that verifies', () => {
     const root = tempDir();
-    const dir = manyFiles(root);
+    const dir = manyFiles(root, 100);
     const out = join(root, 'cli.tar');
     const r = mustRun(['export', '--tenant', 'acme', '--key', KEYS.acme.key, '--created-at', CREATED_AT, '--out', out, '--json', dir]);
-    expect(JSON.parse(r.stdout)).toMatchObject({ artifacts: 605 });
+    expect(JSON.parse(r.stdout)).toMatchObject({ artifacts: 10_005 });
     const trust = writeTrustFile(join(root, 'trust.json'), { acme: [KEYS.acme.pub] });
     const v = mustRun(['verify', out, '--trust', trust, '--tenant', 'acme']);
     expect(v.stdout).toMatch(/^verified: /m);
@@ -126,7 +159,7 @@ describe('export pipeline', () => {
             edit(join(dir, 'big-1.bin'));
           }
         };
-        const err = await lib.exportBundle(base(dir, out, { onProgress })).then(
+        const err = await lib.exportBundle(base(dir, out, { onProgress, ...(mode === 'inline' ? {} : { threads: 2 }) })).then(
           () => null,
           (e: unknown) => e,
         );
