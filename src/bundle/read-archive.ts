@@ -33,7 +33,10 @@ export interface ArchiveRead {
 }
 
 export interface ReadOptions {
-  /** Worker threads for hashing the large entries of a plain tar; default by core count. */
+  /**
+   * Worker threads for hashing the large entries of a plain tar; default by core count
+   * from HASH_THREADS_MIN_BYTES of file, none below.
+   */
   hashThreads?: number | undefined;
 }
 
@@ -57,6 +60,14 @@ const FIRST_READ = 64 * 1024;
  * reader here passes over it to the padding and the next header. Failures and their
  * offsets are those of a sequential read either way.
  */
+/**
+ * Below this size a plain tar is hashed on this thread alone: starting a hash thread costs
+ * what it saves. `verify`, medians of 7 interleaved runs here, this thread against
+ * threads: 64 MiB 0.28 s against 0.31 s, 128 MiB 0.33 s against 0.34 s; 256 MiB (of 5)
+ * 0.42 s against 0.40 s.
+ */
+export const HASH_THREADS_MIN_BYTES = 128 * 1024 * 1024;
+
 export async function readArchive(
   path: string,
   onEntry: (h: TarEntryHeader, room: number, dataAt: number) => EntrySink | DigestSink,
@@ -70,7 +81,7 @@ export async function readArchive(
   // Skipping an entry's data is safe when the file holds all of it before the point where
   // the size limit may stop reading: nothing a sequential read would report lies inside it.
   const skippableTo = Number.isFinite(size) ? Math.min(size, stop.at) : 0;
-  const digests = new EntryDigests(gzip ? null : fd, options.hashThreads ?? HashPool.defaultThreads());
+  const digests = new EntryDigests(gzip ? null : fd, options.hashThreads ?? (size >= HASH_THREADS_MIN_BYTES ? HashPool.defaultThreads() : 0));
   // Reading reaches the end of a plain file, no size limit stopping it first.
   const readsToEnd = !gzip && Number.isFinite(size) && size <= limits.maxArchiveBytes;
   const reader: TarReader = new TarReader((h) => {

@@ -32,8 +32,8 @@ export interface VerifyOptions {
   onProgress?: ArchiveProgress | undefined;
   /**
    * Worker threads for hashing the large blobs of a plain tar (default: one per core but
-   * this thread's); with a large manifest two more read it and its envelope meanwhile
-   * (verifyBundle only). 0 does everything on this thread.
+   * this thread's, for a file of 128 MiB or more); with a large manifest two more read it
+   * and its envelope meanwhile (verifyBundle only). 0 does everything on this thread.
    */
   threads?: number | undefined;
 }

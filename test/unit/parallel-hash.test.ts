@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { DEFAULT_ARCHIVE_LIMITS, readArchive, type ArchiveRead } from '../../src
 import { TarFormatError, TarReader } from '../../src/bundle/tar-reader.js';
 import { loadTrustFile } from '../../src/trust/trust-file.js';
 import { verifyBundle } from '../../src/verify/verifier.js';
-import { archive, file, simpleEntries } from '../helpers/tar-craft.js';
+import { archive, file, header, simpleEntries } from '../helpers/tar-craft.js';
 import { mustExport } from '../helpers/cli.js';
 import { acmeTrustFile } from '../helpers/fixture-bundle.js';
 import { removeTempDirs, tempDir } from '../helpers/tmp.js';
@@ -32,7 +33,7 @@ interface Outcome {
 }
 
 /** Read `path` with every entry behind a DigestSink, on `threads` hash workers. */
-async function readDigests(path: string, threads: number, maxArchiveBytes = DEFAULT_ARCHIVE_LIMITS.maxArchiveBytes): Promise<Outcome> {
+async function readDigests(path: string, threads: number | undefined, maxArchiveBytes = DEFAULT_ARCHIVE_LIMITS.maxArchiveBytes): Promise<Outcome> {
   const digests: Array<[string, string]> = [];
   try {
     const read = await readArchive(
@@ -88,6 +89,21 @@ describe('hashing large entries on worker threads', () => {
     expect(inline.digests).toEqual(expected);
     expect(inline.read!.offloaded).toBe(0);
     expect(pooled.read!.bytes).toBe(inline.read!.bytes);
+  });
+
+  it('by default hashes on this thread below 128 MiB of file, and on threads from there', async () => {
+    const small = await readDigests(put('default.tar', tar), undefined);
+    expect(small.digests).toEqual(contents.map(([n, c]) => [n, sha256(c)]));
+    expect(small.read!.offloaded).toBe(0);
+    // 128 MiB of zeros, sparse: the header, then the file extended over the data and the
+    // two end blocks.
+    const path = join(dir, 'sparse-128m.tar');
+    writeFileSync(path, header({ name: 'big', size: 128 * 1024 * KiB }));
+    truncateSync(path, 512 + 128 * 1024 * KiB + 1024);
+    const big = await readDigests(path, undefined);
+    expect(big.error).toBeNull();
+    expect(big.read!.offloaded).toBe(availableParallelism() > 1 ? 1 : 0);
+    expect(big.digests).toEqual([['big', createHash('sha256').update(Buffer.alloc(128 * 1024 * KiB)).digest('hex')]]);
   });
 
   it('hashes a gzip stream on this thread, with the same digests', async () => {
