@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileS
 import { spawnSync } from './helpers/spawn.js';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportBundle, type ExportOptions, type ExportProgress } from '../src/export/export.js';
@@ -77,10 +78,13 @@ describe('export pipeline', () => {
     expect(JobPool.worth(THREADS_MIN_FILES - 1, THREADS_MIN_BYTES - 1)).toBe(false);
     expect(JobPool.worth(THREADS_MIN_FILES, 0)).toBe(true);
     expect(JobPool.worth(1, THREADS_MIN_BYTES)).toBe(true);
+    const cores = availableParallelism();
     const cases: Array<[threads: number | undefined, files: number, want: number]> = [
       [undefined, 605, 0],
+      [undefined, THREADS_MIN_FILES, cores > 1 ? Math.min(cores, 8) : 0],
       [0, 1_000_000, 0],
       [2, 1, 2],
+      [Number.NaN, 605, 0],
     ];
     for (const [threads, files, want] of cases) {
       const pool = JobPool.create(files, 0, threads);
@@ -89,9 +93,13 @@ describe('export pipeline', () => {
     }
   });
 
+  // 10,005 inputs, made once for the two tests that need that many.
+  let tenThousand: string | null = null;
+  const manyMore = (): string => (tenThousand ??= manyFiles(tempDir(), 100));
+
   it('from 10,000 inputs, learns the byte total by reading, not by a stat each', async () => {
     const root = tempDir();
-    const dir = manyFiles(root, 100);
+    const dir = manyMore();
     const compiled = (await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js');
     const seen: ExportProgress[] = [];
     const r = await compiled.exportBundle(base(dir, join(root, 'many.tar'), { onProgress: (p) => seen.push(p) }));
@@ -101,9 +109,9 @@ describe('export pipeline', () => {
     expect(hash.every((p) => p.totalBytes === undefined)).toBe(true);
   });
 
-  it('the command, with enough files for worker threads, writes a whole bundle that verifies', () => {
+  it('the command, with 10,005 inputs (worker threads, where there are two cores or more), writes a whole bundle that verifies', () => {
     const root = tempDir();
-    const dir = manyFiles(root, 100);
+    const dir = manyMore();
     const out = join(root, 'cli.tar');
     const r = mustRun(['export', '--tenant', 'acme', '--key', KEYS.acme.key, '--created-at', CREATED_AT, '--out', out, '--json', dir]);
     expect(JSON.parse(r.stdout)).toMatchObject({ artifacts: 10_005 });

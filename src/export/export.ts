@@ -485,8 +485,9 @@ async function withProgress<T>(
 /**
  * Sizes of the inputs of an export of under 10,000 files: a stat each (about 45 ms for
  * 10,000 here) tells whether threads repay their start-up and how to share the hashing
- * out. From 10,000 files they always do, and sizes come from the hashing pass. An input
- * that cannot be stat'ed counts 0 here and fails there, with the reason.
+ * out. From 10,000 files threads are used whatever the sizes, and sizes come from the
+ * hashing pass. An input that cannot be stat'ed counts 0 here and fails there, with the
+ * reason.
  */
 function sizesOf(files: readonly InputFile[]): number[] {
   return files.map((f) => {

@@ -13,8 +13,8 @@ type Failure = { path: string; reason: 'unreadable' | 'changed'; errno?: string 
 
 /**
  * Runs export jobs on worker threads, one per core, so hashing and copying use every
- * core; or inline, when the export is too small to repay starting threads (about 30 ms
- * each) or the compiled worker is absent (running from sources under a test runner).
+ * core; or inline, when the export is too small to repay starting threads (see worth)
+ * or the compiled worker is absent (running from sources under a test runner).
  * Progress is counted in shared memory so it can be read while jobs run.
  */
 export class JobPool {
@@ -42,18 +42,20 @@ export class JobPool {
    * choice (0: this thread only); there are none either way without the compiled worker.
    */
   static create(files: number, bytes: number, threads?: number): JobPool {
-    if (threads !== undefined) return new JobPool(JobPool.compiled() ? Math.min(Math.max(0, Math.floor(threads)), 8) : 0);
+    if (threads !== undefined && Number.isFinite(threads)) {
+      return new JobPool(JobPool.compiled() ? Math.min(Math.max(0, Math.floor(threads)), 8) : 0);
+    }
     return new JobPool(JobPool.worth(files, bytes) ? JobPool.threadsHere() : 0);
   }
 
   /**
    * Whether a workload repays starting threads. A thread's start costs about a tenth of a
    * second of this machine's two cores (a new engine instance, and its memory's first
-   * touches), so the bar is high. Measured with the command, median of 4 interleaved runs,
-   * this thread only against threads: 600 files of 1 KiB 0.44 s against 0.68 s, 5,000
-   * 0.76 s against 0.95 s, 10,000 1.05 s against 1.10 s, 20,000 1.89 s against 1.70 s;
-   * 64 files of 1 MiB 0.64 s against 0.76 s, 256 of them 1.07 s against 1.11 s, 512
-   * 2.12 s against 1.54 s.
+   * touches), so the bar is high: it sits where the two are about even, the gain growing
+   * beyond. Measured with the command, median of 4 interleaved runs, this thread only
+   * against threads: 600 files of 1 KiB 0.44 s against 0.68 s, 5,000 0.76 s against
+   * 0.95 s, 10,000 1.05 s against 1.10 s, 20,000 1.89 s against 1.70 s; 64 files of 1 MiB
+   * 0.64 s against 0.76 s, 256 of them 1.07 s against 1.11 s, 512 2.12 s against 1.54 s.
    */
   static worth(files: number, bytes: number): boolean {
     return files >= THREADS_MIN_FILES || bytes >= THREADS_MIN_BYTES;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntryDigests } from '../../src/bundle/entry-digests.js';
-import { DEFAULT_ARCHIVE_LIMITS, readArchive, type ArchiveRead } from '../../src/bundle/read-archive.js';
+import { DEFAULT_ARCHIVE_LIMITS, HASH_THREADS_MIN_BYTES, readArchive, type ArchiveRead } from '../../src/bundle/read-archive.js';
 import { TarFormatError, TarReader } from '../../src/bundle/tar-reader.js';
 import { loadTrustFile } from '../../src/trust/trust-file.js';
 import { verifyBundle } from '../../src/verify/verifier.js';
@@ -92,18 +92,24 @@ describe('hashing large entries on worker threads', () => {
   });
 
   it('by default hashes on this thread below 128 MiB of file, and on threads from there', async () => {
+    expect(HASH_THREADS_MIN_BYTES).toBe(128 * 1024 * KiB);
     const small = await readDigests(put('default.tar', tar), undefined);
     expect(small.digests).toEqual(contents.map(([n, c]) => [n, sha256(c)]));
     expect(small.read!.offloaded).toBe(0);
-    // 128 MiB of zeros, sparse: the header, then the file extended over the data and the
-    // two end blocks.
-    const path = join(dir, 'sparse-128m.tar');
-    writeFileSync(path, header({ name: 'big', size: 128 * 1024 * KiB }));
-    truncateSync(path, 512 + 128 * 1024 * KiB + 1024);
-    const big = await readDigests(path, undefined);
-    expect(big.error).toBeNull();
-    expect(big.read!.offloaded).toBe(availableParallelism() > 1 ? 1 : 0);
-    expect(big.digests).toEqual([['big', createHash('sha256').update(Buffer.alloc(128 * 1024 * KiB)).digest('hex')]]);
+    // One entry of zeros, sparse: a header, then the file extended over the data and the
+    // two end blocks. The largest archive under the bar, and one of the bar's size.
+    const zerosDigest = (n: number) => createHash('sha256').update(Buffer.alloc(n)).digest('hex');
+    for (const fileSize of [HASH_THREADS_MIN_BYTES - 512, HASH_THREADS_MIN_BYTES]) {
+      const dataSize = fileSize - 512 - 1024;
+      const path = join(dir, `sparse-${fileSize}.tar`);
+      writeFileSync(path, header({ name: 'big', size: dataSize }));
+      truncateSync(path, fileSize);
+      const r = await readDigests(path, undefined);
+      expect(r.error).toBeNull();
+      expect(r.digests).toEqual([['big', zerosDigest(dataSize)]]);
+      const threads = fileSize >= HASH_THREADS_MIN_BYTES && availableParallelism() > 1;
+      expect(r.read!.offloaded).toBe(threads ? 1 : 0);
+    }
   });
 
   it('hashes a gzip stream on this thread, with the same digests', async () => {
