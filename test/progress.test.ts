@@ -71,6 +71,11 @@ describe('progress bar rendering', () => {
     expect(line).toBe('hashing [########----------------------]  25% 300.0 MiB 25000/100000 files 100.0 MiB/s ETA 0:09');
   });
 
+  it('counts files when every input is empty, and is done when there is nothing at all', () => {
+    expect(renderProgress({ label: 'hashing', bytes: 0, totalBytes: 0, files: 3, totalFiles: 10 }, 1, 100)).toMatch(/\]  30% .* 3\/10 files /);
+    expect(renderProgress({ label: 'hashing', bytes: 0, totalBytes: 0, files: 0 }, 1, 100)).toMatch(/\] 100% /);
+  });
+
   it('redraws at most ten times a second, but always draws the end', () => {
     const writes: string[] = [];
     let t = 0;

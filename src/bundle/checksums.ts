@@ -22,7 +22,10 @@ export function formatChecksums(lines: readonly ChecksumLine[]): Buffer {
     let text = '';
     const end = Math.min(k + RUN, sorted.length);
     for (let j = k; j < end; j++) text += `${sorted[j]!.sha256}  ${sorted[j]!.path}\n`;
-    at += out.write(text, at, 'utf8');
+    // A write that does not fit is cut short without a word: each run is checked whole.
+    const n = out.write(text, at, 'utf8');
+    if (n !== Buffer.byteLength(text, 'utf8')) throw new Error('checksums: the buffer is smaller than the text');
+    at += n;
   }
   if (at !== size) throw new Error(`checksums: ${at} bytes written, ${size} expected`);
   return out;

@@ -72,8 +72,10 @@ export function renderProgress(s: ProgressState, elapsed: number, width = 100): 
 }
 
 function fraction(s: ProgressState): number {
-  if (s.totalBytes !== undefined) return s.totalBytes > 0 ? Math.min(1, s.bytes / s.totalBytes) : 1;
-  return s.totalFiles ? Math.min(1, s.files / s.totalFiles) : 0;
+  if (s.totalBytes !== undefined && s.totalBytes > 0) return Math.min(1, s.bytes / s.totalBytes);
+  // No bytes to count (empty inputs only): the files tell how far it is.
+  if (s.totalFiles) return Math.min(1, s.files / s.totalFiles);
+  return s.totalBytes === 0 ? 1 : 0;
 }
 
 function formatSeconds(sec: number): string {
