@@ -161,7 +161,15 @@ async function readPassesMs(dir) {
 
 const dirs = process.argv.slice(2);
 const work = mkdtempSync(join(process.env.BENCH_DIR || tmpdir(), 'stella-profile-'));
-const doc = { cores: availableParallelism(), sha256MBpsPerCore: sha256MBps(), firstTouchUsPerPage: firstTouchUsPerPage(), cases: {} };
+// With transparent huge pages always on, the first-touch figure is per 4 KiB of 2 MiB pages.
+const thp = (() => {
+  try {
+    return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+})();
+const doc = { cores: availableParallelism(), sha256MBpsPerCore: sha256MBps(), firstTouchUsPerPage: firstTouchUsPerPage(), transparentHugePages: thp, cases: {} };
 try {
   for (const dir of dirs) {
     const collect = [];

@@ -26,7 +26,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 if (process.argv[2] === '--rss-wrap') {
   const [, , , outFile, script, ...args] = process.argv;
   process.argv = [process.execPath, script, ...args];
-  process.on('exit', () => writeFileSync(outFile, String(process.resourceUsage().maxRSS)));
+  process.on('exit', () => {
+    const ru = process.resourceUsage();
+    writeFileSync(outFile, `${ru.maxRSS} ${ru.minorPageFault}`);
+  });
   await import(pathToFileURL(script).href);
 } else {
   await run();
@@ -40,7 +43,7 @@ async function run() {
   const SCALE = num(process.env.BENCH_SCALE, 1);
   const BIG = process.env.BENCH_BIG === '1';
   const KEEP = process.env.BENCH_KEEP === '1';
-  const HAVE_TIME = spawnSync('/usr/bin/time', ['-f', '%M', 'true'], { stdio: 'ignore' }).status === 0;
+  const HAVE_TIME = spawnSync('/usr/bin/time', ['-f', '%M %R', 'true'], { stdio: 'ignore' }).status === 0;
   const MiB = 1 << 20;
   const count = (n) => Math.max(1, Math.round(n * SCALE));
 
@@ -243,7 +246,7 @@ async function run() {
       });
       if (p.status !== 0) throw new Error(`profile failed (${p.status ?? p.signal})`);
       const prof = JSON.parse(String(p.stdout));
-      r.profile = { sha256MBpsPerCore: prof.sha256MBpsPerCore, firstTouchUsPerPage: prof.firstTouchUsPerPage, cores: prof.cores, ...prof.cases[data] };
+      r.profile = { sha256MBpsPerCore: prof.sha256MBpsPerCore, firstTouchUsPerPage: prof.firstTouchUsPerPage, transparentHugePages: prof.transparentHugePages, cores: prof.cores, ...prof.cases[data] };
       log(`bench: ${c.id} profile: ${JSON.stringify(r.profile)}`);
     }
     results.cases[c.id] = r;
@@ -394,7 +397,7 @@ async function run() {
     cpu: cpuModel,
     node: process.version,
     tar: spawnSync('tar', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? null,
-    rssMethod: HAVE_TIME ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS (our commands only)',
+    rssMethod: HAVE_TIME ? '/usr/bin/time -f "%M %R"' : 'process.resourceUsage() maxRSS and minorPageFault (our commands only)',
     // The machine may be shared: the load average says how much the figures can be trusted.
     loadAverage1m: { start: loadAtStart[0], end: loadavg()[0] },
   };
@@ -483,7 +486,8 @@ function renderTable(doc) {
     }
     lines.push(`\nSHA-256 (node:crypto, in memory): ${(profiled[0].profile.sha256MBpsPerCore / 1000).toFixed(2)} GB/s per core, ${profiled[0].profile.cores} cores.`);
     const touch = profiled[0].profile.firstTouchUsPerPage;
-    if (touch !== undefined) lines.push(`A first touch of fresh memory: ${touch.toFixed(1)} µs per 4 KiB page.`);
+    const thp = profiled[0].profile.transparentHugePages;
+    if (touch !== undefined) lines.push(`A first touch of fresh memory: ${touch.toFixed(1)} µs per 4 KiB page (transparent huge pages: ${thp ?? 'unknown'}).`);
   }
   const g = doc.gzip;
   if (g) {
