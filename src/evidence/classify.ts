@@ -58,6 +58,13 @@ const BY_EXTENSION: ReadonlyArray<[RegExp, Classification]> = [
   [/\.(pem|crt)$/i, { kind: 'file', mediaType: 'application/x-pem-file' }],
 ];
 
+/**
+ * The bytes after a UTF-8 byte order mark, if one leads. Tools on Windows write one before
+ * JSON, and RFC 8259 lets a parser ignore it: an SBOM saved so is still an SBOM. The
+ * artifact's bytes, and so its digest, keep the mark; only its label looks past it.
+ */
+const afterBom = (b: Uint8Array): Uint8Array => (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? b.subarray(3) : b);
+
 const firstNonSpace = (b: Uint8Array): number => {
   for (const c of b) if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
   return -1;
@@ -70,7 +77,7 @@ const firstNonSpace = (b: Uint8Array): number => {
  */
 export function classifyWantsContent(name: string, head: Uint8Array): boolean {
   if (/\.jsonl$|\.ndjson$/i.test(name)) return true;
-  const c = firstNonSpace(head);
+  const c = firstNonSpace(afterBom(head));
   return c === -1 || (c === 0x7b && !hasControlByte(head));
 }
 
@@ -92,9 +99,10 @@ function hasControlByte(b: Uint8Array): boolean {
  * files are classified by name only, to keep memory flat).
  */
 export function classify(name: string, content: Uint8Array | null): Classification {
-  if (content && firstNonSpace(content) === 0x7b && !hasControlByte(content)) {
+  const body = content && afterBom(content);
+  if (body && firstNonSpace(body) === 0x7b && !hasControlByte(body)) {
     // JSON is UTF-8 (RFC 8259): anything else is not JSON.
-    const text = utf8Text(content);
+    const text = utf8Text(body);
     try {
       const found = text === null ? null : classifyJson(JSON.parse(text));
       if (found) return found;
@@ -102,7 +110,7 @@ export function classify(name: string, content: Uint8Array | null): Classificati
       /* not JSON after all: fall through to the name */
     }
   }
-  if (content && /\.jsonl$|\.ndjson$/i.test(name) && looksLikeAuditLog(content)) {
+  if (body && /\.jsonl$|\.ndjson$/i.test(name) && looksLikeAuditLog(body)) {
     return { kind: 'audit-log', mediaType: 'application/x-ndjson' };
   }
   for (const [re, c] of BY_EXTENSION) if (re.test(name)) return c;

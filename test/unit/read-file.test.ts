@@ -90,6 +90,20 @@ describe('classifyWantsContent', () => {
     expect(classify('sbom.bin', latin1)).toEqual(classify('sbom.bin', null));
     expect(classify('sbom.bin', Buffer.from(latin1.toString('latin1'), 'utf8'))).not.toEqual(classify('sbom.bin', null));
   });
+
+  it('looks past a UTF-8 byte order mark, as RFC 8259 allows, and nowhere else', async () => {
+    const { classify, classifyWantsContent } = await import('../../src/evidence/classify.js');
+    const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+    const sbom = Buffer.from('{"bomFormat":"CycloneDX","specVersion":"1.6"}');
+    expect(classifyWantsContent('export.bin', Buffer.concat([BOM, sbom]))).toBe(true);
+    expect(classify('export.bin', Buffer.concat([BOM, sbom]))).toEqual({ kind: 'sbom', mediaType: 'application/vnd.cyclonedx+json' });
+    expect(classify('export.bin', Buffer.concat([BOM, Buffer.from('\r\n'), sbom])).kind).toBe('sbom');
+    const event = Buffer.from('{"tenant":"acme","action":"export"}\n');
+    expect(classify('audit.jsonl', Buffer.concat([BOM, event])).kind).toBe('audit-log');
+    // A mark in the middle, or a mark twice, is not one to skip.
+    expect(classify('export.bin', Buffer.concat([BOM, BOM, sbom]))).toEqual(classify('export.bin', null));
+    expect(classify('export.bin', Buffer.concat([Buffer.from(' '), BOM, sbom]))).toEqual(classify('export.bin', null));
+  });
 });
 
 describe('copyVerifiedSync', () => {
