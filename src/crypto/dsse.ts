@@ -106,13 +106,30 @@ export function envelopeTemplate(
  * reads it where it lies.
  */
 export function paeOfText(payloadType: string, text: string, shared: boolean): { message: Uint8Array; payload: Buffer } {
+  return paeOfPieces(payloadType, () => [text], shared);
+}
+
+/**
+ * paeOfText of the concatenation of `pieces()`, which is called twice (sizes, then bytes)
+ * and must give the same strings both times. Short pieces live and die in the young
+ * generation: the payload's memory is touched once, in the message, and not also for a
+ * string of the whole text and its flattened copy.
+ */
+export function paeOfPieces(payloadType: string, pieces: () => Iterable<string>, shared: boolean): { message: Uint8Array; payload: Buffer } {
   const type = Buffer.from(payloadType, 'utf8');
-  const textBytes = Buffer.byteLength(text, 'utf8');
+  let textBytes = 0;
+  for (const p of pieces()) textBytes += Buffer.byteLength(p, 'utf8');
   const header = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'ascii'), type, Buffer.from(` ${textBytes} `, 'ascii')]);
   const size = header.length + textBytes;
   const message = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
   header.copy(message, 0);
-  if (message.write(text, header.length, 'utf8') !== textBytes) throw new Error('payload length mismatch');
+  let at = header.length;
+  for (const p of pieces()) {
+    const n = message.write(p, at, 'utf8');
+    if (n !== Buffer.byteLength(p, 'utf8')) throw new Error('payload length mismatch');
+    at += n;
+  }
+  if (at !== size) throw new Error('payload length mismatch');
   return { message, payload: message.subarray(header.length) };
 }
 

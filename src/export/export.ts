@@ -3,10 +3,9 @@ import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { canonicalize } from '../json/canonical.js';
 import { sha256Hex } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
-import { envelopeLength, envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeOfText, type EnvelopeTemplate } from '../crypto/dsse.js';
+import { envelopeLength, envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeOfPieces, type EnvelopeTemplate } from '../crypto/dsse.js';
 import { sign, SIGNATURE_BYTES } from '../crypto/ed25519.js';
 import { formatChecksums, type ChecksumLine } from '../bundle/checksums.js';
 import { blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, sortByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
@@ -17,6 +16,7 @@ import {
   computeTotals,
   PREDICATE_TYPE,
   STATEMENT_TYPE,
+  statementPieces,
   type Artifact,
   type EvidencePredicate,
   type Statement,
@@ -242,7 +242,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   const placed = gzipLevel === undefined && [...sourceOf.values()].every((it) => 'path' in it.source);
   // The signed message holds the manifest's bytes: made once, in memory a signing thread
   // shares, and the manifest entry is a view of it.
-  const { message, payload: manifest } = paeOfText(IN_TOTO_PAYLOAD_TYPE, canonicalize(statement), placed);
+  const { message, payload: manifest } = paeOfPieces(IN_TOTO_PAYLOAD_TYPE, () => statementPieces(statement), placed);
   const envelopeFor = (): EnvelopeTemplate =>
     envelopeTemplate(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys.map((k) => ({ keyid: k.keyid, sigBytes: SIGNATURE_BYTES })));
   // A signature's size is fixed, so the envelope's is known before signing: plain tar

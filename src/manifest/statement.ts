@@ -1,4 +1,5 @@
 import type { Authorization } from '../authority/record.js';
+import { canonicalize } from '../json/canonical.js';
 import type { Scope } from '../util/tenant.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -77,3 +78,30 @@ export function computeTotals(artifacts: readonly Artifact[], distinct?: Readonl
   }
   return { artifacts: artifacts.length, blobs, bytes };
 }
+
+/** How the canonical text of every statement begins, up to its (first) artifacts array. */
+const HEAD = `{"_type":${JSON.stringify(STATEMENT_TYPE)},"predicate":{"artifacts":[`;
+
+/**
+ * canonicalize(statement) in pieces, whose concatenation is exactly that text: the
+ * statement with no artifacts, split where its empty list is, and the artifacts between,
+ * 64 at a time. A list's canonical form is its items' joined by commas, so the runs add
+ * up to the whole; and the artifact list is the predicate's first member, its first key
+ * in sorted order (the head is checked, else the text comes in one piece).
+ */
+export function* statementPieces(statement: Statement): Generator<string> {
+  const artifacts = statement.predicate.artifacts;
+  const shell = canonicalize({ ...statement, predicate: { ...statement.predicate, artifacts: [] } });
+  if (!Array.isArray(artifacts) || !shell.startsWith(`${HEAD}]`)) {
+    yield canonicalize(statement);
+    return;
+  }
+  yield HEAD;
+  for (let k = 0; k < artifacts.length; k += RUN) {
+    const run = canonicalize(artifacts.slice(k, k + RUN));
+    yield k === 0 ? run.slice(1, -1) : `,${run.slice(1, -1)}`;
+  }
+  yield shell.slice(HEAD.length);
+}
+
+const RUN = 64;

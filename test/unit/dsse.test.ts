@@ -165,6 +165,19 @@ describe('envelopeTemplate and paeOfText', () => {
     }
   });
 
+  it('paeOfPieces is paeOfText of the pieces joined, and refuses pieces that change between its two calls', async () => {
+    const { paeOfPieces, paeOfText } = await import('../../src/crypto/dsse.js');
+    const pieces = ['{"a":', '"é😀"', '', ',"b":[1,2]}'];
+    for (const shared of [false, true]) {
+      const got = paeOfPieces('x', () => pieces, shared);
+      const want = paeOfText('x', pieces.join(''), shared);
+      expect(Buffer.from(got.message).equals(Buffer.from(want.message))).toBe(true);
+      expect(got.payload.equals(want.payload)).toBe(true);
+    }
+    let calls = 0;
+    expect(() => paeOfPieces('x', () => (calls++ === 0 ? ['ab'] : ['abc']), false)).toThrow(/payload length mismatch/);
+  });
+
   it('fills each signature slot once, and only with a signature of the reserved size', async () => {
     const { canonicalBytes } = await import('../../src/json/canonical.js');
     const { envelopeOf, envelopeTemplate } = await import('../../src/crypto/dsse.js');

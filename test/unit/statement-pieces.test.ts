@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalize } from '../../src/json/canonical.js';
+import { computeTotals, PREDICATE_TYPE, STATEMENT_TYPE, statementPieces, type Artifact, type Statement } from '../../src/manifest/statement.js';
+
+const hex = (k: number) => k.toString(16).padStart(64, '0');
+
+function statement(artifacts: Artifact[], extra: Record<string, unknown> = {}): Statement {
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: 'checksums.sha256', digest: { sha256: hex(1) } }],
+    predicateType: PREDICATE_TYPE,
+    predicate: {
+      tenant: 'acme',
+      scope: { environment: 'prod' },
+      createdAt: '2026-11-01T00:00:00Z',
+      exporter: { name: 'stella-evidence', version: '0.1.0' },
+      artifacts,
+      totals: computeTotals(artifacts),
+      ...extra,
+    } as Statement['predicate'],
+  };
+}
+
+const artifact = (k: number): Artifact => ({
+  kind: k % 3 ? 'file' : 'sbom',
+  mediaType: k % 3 ? 'application/octet-stream' : 'application/vnd.cyclonedx+json',
+  // Escapes and non-ASCII names, whose canonical forms differ from their plain text.
+  name: k % 5 ? `dir/file-${k}.bin` : `ünïcödé "${k}" \\ 😀.json`,
+  sha256: hex(k % 40),
+  size: k * 1000,
+  tenant: 'acme',
+});
+
+describe('statementPieces', () => {
+  it('joins to exactly canonicalize(statement), for any number of artifacts and extra members', () => {
+    for (const n of [0, 1, 63, 64, 65, 200]) {
+      const artifacts = Array.from({ length: n }, (_, k) => artifact(k));
+      for (const extra of [{}, { authorization: { token: false }, crossTenant: { tenants: ['acme', 'globex'] }, selection: { kinds: ['sbom'] } }]) {
+        const st = statement(artifacts, extra);
+        const pieces = [...statementPieces(st)];
+        expect(pieces.join('')).toBe(canonicalize(st));
+        // Many short pieces, not one long one, once there are artifacts to split.
+        if (n > 64) expect(pieces.length).toBeGreaterThan(3);
+      }
+    }
+  });
+
+  it('gives the whole text in one piece when a predicate member sorts before the artifacts', () => {
+    const st = statement([artifact(1), artifact(2)], { Zeta: 1 });
+    const pieces = [...statementPieces(st)];
+    expect(pieces).toEqual([canonicalize(st)]);
+  });
+});
