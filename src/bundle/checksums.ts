@@ -1,5 +1,6 @@
 import { SHA256_HEX } from '../crypto/sha256.js';
-import { compareUtf8, PRINTABLE_ASCII, sortByUtf8 } from './layout.js';
+import { compareUtf8, sortByUtf8 } from './layout.js';
+import { utf8Length, writeUtf8Pieces } from '../util/utf8.js';
 
 export interface ChecksumLine {
   path: string;
@@ -17,22 +18,21 @@ export function formatChecksums(lines: readonly ChecksumLine[]): Buffer {
   let size = 0;
   for (const l of sorted) size += utf8Length(l.sha256) + 3 + utf8Length(l.path);
   const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let k = 0; k < sorted.length; k += RUN) {
-    let text = '';
-    const end = Math.min(k + RUN, sorted.length);
-    for (let j = k; j < end; j++) text += `${sorted[j]!.sha256}  ${sorted[j]!.path}\n`;
-    // A write that does not fit is cut short without a word: each run is checked whole.
-    const n = out.write(text, at, 'utf8');
-    if (n !== Buffer.byteLength(text, 'utf8')) throw new Error('checksums: the buffer is smaller than the text');
-    at += n;
-  }
+  const at = writeUtf8Pieces(out, 0, runsOf(sorted));
   if (at !== size) throw new Error(`checksums: ${at} bytes written, ${size} expected`);
   return out;
 }
 
+function* runsOf(sorted: readonly ChecksumLine[]): Generator<string> {
+  for (let k = 0; k < sorted.length; k += RUN) {
+    let text = '';
+    const end = Math.min(k + RUN, sorted.length);
+    for (let j = k; j < end; j++) text += `${sorted[j]!.sha256}  ${sorted[j]!.path}\n`;
+    yield text;
+  }
+}
+
 const RUN = 256;
-const utf8Length = (s: string): number => (PRINTABLE_ASCII.test(s) ? s.length : Buffer.byteLength(s, 'utf8'));
 
 /**
  * Parse exactly the form we write. Anything else (binary-mode `*`, CRLF, escapes,

@@ -1,3 +1,5 @@
+import { PRINTABLE_ASCII } from '../util/utf8.js';
+
 /** Names and rules of the bundle format (docs/bundle-format.md). */
 export const MANIFEST = 'manifest.json';
 export const ENVELOPE = 'manifest.dsse.json';
@@ -59,8 +61,7 @@ export function unsafeNameReason(name: string): string | null {
   return unsafeNameReasonFull(name);
 }
 
-/** Printable ASCII only: NFC as it stands, and one UTF-8 byte per character. */
-export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+export { PRINTABLE_ASCII };
 // Leading slash, drive letter, backslash, or an empty, "." or ".." segment.
 const PLAIN_PROBLEM = /^\/|^[A-Za-z]:|\\|(?:^|\/)\.{0,2}(?:\/|$)/;
 

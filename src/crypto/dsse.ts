@@ -1,6 +1,7 @@
 import { isWellFormed, type JsonValue } from '../json/strict-parse.js';
 import { sign, verify } from './ed25519.js';
 import type { PublicKey, SigningKey } from './keys.js';
+import { writeUtf8Pieces } from '../util/utf8.js';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
@@ -16,13 +17,13 @@ export interface DsseEnvelope {
 
 /** DSSE v1 pre-authentication encoding: what is actually signed. */
 export function pae(payloadType: string, payload: Uint8Array): Buffer {
+  return Buffer.concat([paeHeader(payloadType, payload.length), payload]);
+}
+
+/** What comes before the payload in pae(): "DSSEv1", then the type and payload lengths. */
+function paeHeader(payloadType: string, payloadLength: number): Buffer {
   const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `, 'ascii'),
-    type,
-    Buffer.from(` ${payload.length} `, 'ascii'),
-    payload,
-  ]);
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'ascii'), type, Buffer.from(` ${payloadLength} `, 'ascii')]);
 }
 
 /** The envelope for signatures already made over `pae(payloadType, payload)`. */
@@ -101,35 +102,20 @@ export function envelopeTemplate(
 }
 
 /**
- * `pae(payloadType, UTF-8 of text)` built in one buffer, the payload a view of its tail:
- * no second copy of a large manifest. In shared memory on request, so a signing thread
- * reads it where it lies.
- */
-export function paeOfText(payloadType: string, text: string, shared: boolean): { message: Uint8Array; payload: Buffer } {
-  return paeOfPieces(payloadType, () => [text], shared);
-}
-
-/**
- * paeOfText of the concatenation of `pieces()`, which is called twice (sizes, then bytes)
- * and must give the same strings both times. Short pieces live and die in the young
- * generation: the payload's memory is touched once, in the message, and not also for a
- * string of the whole text and its flattened copy.
+ * `pae(payloadType, UTF-8 of the concatenation of pieces())` built in one buffer, the
+ * payload a view of its tail: no second copy of a large manifest. In shared memory on
+ * request, so a signing thread reads it where it lies. `pieces()` is called twice (sizes,
+ * then bytes) and must give the same strings both times; short pieces live and die in the
+ * young generation, so the payload's memory is touched once, in the message.
  */
 export function paeOfPieces(payloadType: string, pieces: () => Iterable<string>, shared: boolean): { message: Uint8Array; payload: Buffer } {
-  const type = Buffer.from(payloadType, 'utf8');
   let textBytes = 0;
   for (const p of pieces()) textBytes += Buffer.byteLength(p, 'utf8');
-  const header = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'ascii'), type, Buffer.from(` ${textBytes} `, 'ascii')]);
+  const header = paeHeader(payloadType, textBytes);
   const size = header.length + textBytes;
   const message = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
   header.copy(message, 0);
-  let at = header.length;
-  for (const p of pieces()) {
-    const n = message.write(p, at, 'utf8');
-    if (n !== Buffer.byteLength(p, 'utf8')) throw new Error('payload length mismatch');
-    at += n;
-  }
-  if (at !== size) throw new Error('payload length mismatch');
+  if (writeUtf8Pieces(message, header.length, pieces()) !== size) throw new Error('payload length mismatch');
   return { message, payload: message.subarray(header.length) };
 }
 

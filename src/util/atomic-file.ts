@@ -47,10 +47,10 @@ const onSignal = (signal: NodeJS.Signals): void => {
 /**
  * Opt in (the CLI does; a library user keeps its own signal handling): a SIGINT or
  * SIGTERM that arrives while temporaries are in flight removes them, then calls `then`,
- * which is to end the process. The handlers are there only while something is in
- * flight (and briefly after). A handler replaces the default of ending the process, and it can run only
- * when the main thread is free: installed for good, it left a process blocked in a
- * read (a FIFO with no writer given as a trust file) impossible to interrupt.
+ * which is to end the process. The handlers are there only while something is in flight
+ * (and briefly after). A handler replaces the default of ending the process, and it can
+ * run only when the main thread is free: installed for good, it left a process blocked
+ * in a read (a FIFO with no writer given as a trust file) impossible to interrupt.
  */
 export function removeTemporariesOnSignal(then: (signal: NodeJS.Signals) => void): void {
   afterCleanup = then;
