@@ -21,14 +21,20 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Run as a reading thread of readPassesMs: read the files handed over, then report.
+// Run as a reading thread of readPassesMs: once started, read the files handed over,
+// then report. The clock starts when every thread is up: the export starts its threads
+// once, not once a pass.
 if (!isMainThread) {
   const buf = Buffer.allocUnsafe(1 << 20);
-  for (const p of workerData.files) {
+  const { files, fstat } = await new Promise((resolve) => {
+    parentPort.once('message', resolve);
+    parentPort.postMessage('up');
+  });
+  for (const p of files) {
     const fd = openSync(p, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     // As few calls as the export's passes make: the first stops at fstat's size, the
     // second at a read that comes back short of what it asked.
-    const size = workerData.fstat ? fstatSync(fd).size : -1;
+    const size = fstat ? fstatSync(fd).size : -1;
     const hash = createHash('sha256');
     for (let got = 0, n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
       hash.update(buf.subarray(0, n));
@@ -135,28 +141,48 @@ function filesUnder(dir) {
 }
 
 /** One pass over `files` on a thread per core: open, (fstat,) read to the end, hash, close. */
-function readPassMs(files, fstat) {
+async function readPassMs(files, fstat) {
   const cores = availableParallelism();
-  return new Promise((resolve, reject) => {
-    const t = now();
-    let left = cores;
-    for (let k = 0; k < cores; k++) {
-      const w = new Worker(new URL(import.meta.url), { workerData: { files: files.filter((_, i) => i % cores === k), fstat } });
+  const workers = [];
+  const up = [];
+  for (let k = 0; k < cores; k++) {
+    const w = new Worker(new URL(import.meta.url));
+    workers.push(w);
+    up.push(new Promise((resolve, reject) => {
       w.once('error', reject);
-      w.once('message', () => {
-        void w.terminate();
-        if (--left === 0) resolve(now() - t);
-      });
-    }
+      w.once('message', resolve);
+    }));
+  }
+  await Promise.all(up);
+  const shares = workers.map((_, k) => files.filter((_, i) => i % cores === k));
+  const t = now();
+  const done = workers.map((w, k) => {
+    const p = new Promise((resolve, reject) => {
+      w.once('error', reject);
+      w.once('message', resolve);
+    });
+    w.postMessage({ files: shares[k], fstat });
+    return p;
   });
+  await Promise.all(done);
+  const ms = now() - t;
+  await Promise.all(workers.map((w) => w.terminate()));
+  return ms;
 }
 
-/** The export's two passes over the inputs with nothing else (page cache warm). */
+/**
+ * The export's two passes over the inputs with nothing else (page cache warm): the first
+ * (which also fstats) and the second, medians of 3 each.
+ */
 async function readPassesMs(dir) {
   const files = filesUnder(dir);
-  const ts = [];
-  for (let k = 0; k < 3; k++) ts.push((await readPassMs(files, true)) + (await readPassMs(files, false)));
-  return median(ts);
+  const first = [];
+  const second = [];
+  for (let k = 0; k < 3; k++) {
+    first.push(await readPassMs(files, true));
+    second.push(await readPassMs(files, false));
+  }
+  return { firstReadPassMs: median(first), secondReadPassMs: median(second) };
 }
 
 const dirs = process.argv.slice(2);
@@ -184,6 +210,7 @@ try {
     const m = (f) => median(runs.map(f));
     const { bytes, artifacts } = runs[0];
     const sync = writeAndSyncMs(work, bytes);
+    const passes = await readPassesMs(dir);
     doc.cases[dir] = {
       artifacts,
       bytes,
@@ -195,7 +222,8 @@ try {
       minorFaults: m((r) => r.faults),
       // Two SHA-256 passes over the inputs, spread over every core, at the in-memory rate.
       twoHashPassesFloorMs: (2 * bytes) / 1e6 / (doc.sha256MBpsPerCore * doc.cores) * 1000,
-      twoReadPassesMs: await readPassesMs(dir),
+      ...passes,
+      twoReadPassesMs: passes.firstReadPassMs + passes.secondReadPassMs,
       ...sync,
     };
   }

@@ -415,19 +415,39 @@ async function run() {
   process.stdout.write(`\nwrote bench-results/latest.json\n`);
 }
 
+/**
+ * The least time an export of a case can take on this machine in this run, from figures
+ * measured here (null without the profile): start node, then the hashing pass (every
+ * input opened, read, hashed and closed on every core), then the writing pass, which must
+ * read and hash everything again and cannot end before the bundle is on disk (the export
+ * fsyncs before the rename; GNU tar does not). Left out, as if free: walking the inputs,
+ * building and signing the manifest, the writes themselves.
+ */
+function exportFloorMs(c, nodeStartMs) {
+  const p = c.profile;
+  if (!p?.firstReadPassMs || nodeStartMs === undefined) return null;
+  return nodeStartMs + p.firstReadPassMs + Math.max(p.secondReadPassMs, p.writeAndSyncMs);
+}
+
 function evaluateTargets(r) {
   const t = [];
-  const add = (figure, value, limit, cmp, unit = '') =>
-    t.push({ figure, value, target: `${cmp} ${limit}${unit}`, met: value === null ? null : cmp === '<=' ? value <= limit : value >= limit });
+  // `floor`: the best this figure could be in this run (see exportFloorMs), when known.
+  const add = (figure, value, limit, cmp, unit = '', floor = null) =>
+    t.push({ figure, value, target: `${cmp} ${limit}${unit}`, limit, met: value === null ? null : cmp === '<=' ? value <= limit : value >= limit, floor });
   const L = r.cases.large;
   const S = r.cases.small;
   add('verify / (tar -xf + sha256sum -c), 1 GiB', L.ratios.verifyVsTarSha256sumC, 0.4, '<=');
   add('verify / (tar -xf + sha256sum -c), 100k small', S.ratios.verifyVsTarSha256sumC, 0.4, '<=');
   add('verify throughput, 1 GiB (GB/s)', L.throughput.verifyMBps / 1000, 1, '>=');
-  add('export / (tar + sha256sum), 1 GiB', L.ratios.exportVsTarSha256sum, 0.6, '<=');
-  add('export / (tar + sha256sum), 100k small', S.ratios.exportVsTarSha256sum, 0.6, '<=');
-  add('export / bare tar, 1 GiB', L.ratios.exportVsTar, 1.3, '<=');
-  add('export / bare tar, 100k small', S.ratios.exportVsTar, 2.5, '<=');
+  const nodeStart = r.coldStart?.nodeBare.medianMs;
+  const floorOf = (c, baseline) => {
+    const ms = exportFloorMs(c, nodeStart);
+    return ms === null ? null : ms / c.export[baseline].medianMs;
+  };
+  add('export / (tar + sha256sum), 1 GiB', L.ratios.exportVsTarSha256sum, 0.6, '<=', '', floorOf(L, 'tarSha256sum'));
+  add('export / (tar + sha256sum), 100k small', S.ratios.exportVsTarSha256sum, 0.6, '<=', '', floorOf(S, 'tarSha256sum'));
+  add('export / bare tar, 1 GiB', L.ratios.exportVsTar, 1.3, '<=', '', floorOf(L, 'tar'));
+  add('export / bare tar, 100k small', S.ratios.exportVsTar, 2.5, '<=', '', floorOf(S, 'tar'));
   const mib = (kib) => (kib === null ? null : kib / 1024);
   const B = r.cases.big;
   if (B) {
@@ -478,11 +498,11 @@ function renderTable(doc) {
     const s = (x) => `${(x / 1000).toFixed(2)} s`;
     lines.push('');
     lines.push('Where the export\'s time goes (library, same data; medians), and what the machine allows:\n');
-    lines.push('| case | collect inputs | start + hashing pass | writing pass (signing, entries, syncs as it goes) | last sync + rename | total | minor page faults | two SHA-256 passes on all cores | two passes of open, read, hash, close on all cores | write + fdatasync of that many bytes |');
+    lines.push('| case | collect inputs | start + hashing pass | writing pass (signing, entries, syncs as it goes) | last sync + rename | total | minor page faults | two SHA-256 passes on all cores | two passes of open, read, hash, close on all cores (first + second) | write + fdatasync of that many bytes |');
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const c of profiled) {
       const p = c.profile;
-      lines.push(`| ${c.title} | ${s(p.collectMs)} | ${s(p.untilHashedMs)} | ${s(p.writingPassMs)} | ${s(p.syncAndRenameMs)} | ${s(p.totalMs)} | ${p.minorFaults ?? 'n/a'} | ${s(p.twoHashPassesFloorMs)} | ${s(p.twoReadPassesMs)} | ${s(p.writeAndSyncMs)} (write alone ${s(p.writeMs)}) |`);
+      lines.push(`| ${c.title} | ${s(p.collectMs)} | ${s(p.untilHashedMs)} | ${s(p.writingPassMs)} | ${s(p.syncAndRenameMs)} | ${s(p.totalMs)} | ${p.minorFaults ?? 'n/a'} | ${s(p.twoHashPassesFloorMs)} | ${s(p.twoReadPassesMs)}${p.firstReadPassMs ? ` (${s(p.firstReadPassMs)} + ${s(p.secondReadPassMs)})` : ''} | ${s(p.writeAndSyncMs)} (write alone ${s(p.writeMs)}) |`);
     }
     lines.push(`\nSHA-256 (node:crypto, in memory): ${(profiled[0].profile.sha256MBpsPerCore / 1000).toFixed(2)} GB/s per core, ${profiled[0].profile.cores} cores.`);
     const touch = profiled[0].profile.firstTouchUsPerPage;
@@ -516,8 +536,12 @@ function renderTable(doc) {
   const cs = doc.coldStart;
   lines.push('');
   lines.push(`Cold start: --help ${cs.help.medianMs.toFixed(0)} ms, verify --help ${cs.verifyHelp.medianMs.toFixed(0)} ms (bare node -e 0: ${cs.nodeBare.medianMs.toFixed(0)} ms)\n`);
-  lines.push('| target | figure | met |');
-  lines.push('| --- | ---: | --- |');
-  for (const t of doc.targets) lines.push(`| ${t.figure} ${t.target} | ${f(t.value)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'NO'} |`);
+  lines.push('| target | figure | least possible in this run | met |');
+  lines.push('| --- | ---: | ---: | --- |');
+  for (const t of doc.targets) {
+    const met = t.met === null ? 'n/a' : t.met ? 'yes' : t.floor !== null && t.floor > t.limit ? 'NO (floor above target)' : 'NO';
+    lines.push(`| ${t.figure} ${t.target} | ${f(t.value)} | ${t.floor === null ? '' : f(t.floor)} | ${met} |`);
+  }
+  lines.push('\nLeast possible: starting node, then two passes that only open, read, hash and close every input on every core, the second no shorter than writing and fdatasyncing the bundle\'s bytes, against the baseline\'s median.');
   return lines.join('\n') + '\n';
 }
