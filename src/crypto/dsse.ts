@@ -41,16 +41,25 @@ export function envelopeOf(
 
 /** An envelope written before its signatures exist, with room for each. */
 export interface EnvelopeTemplate {
-  /** Writes the signatures into their places (in slot order) and returns the envelope. */
+  /** Bytes of the envelope. */
+  readonly size: number;
+  /**
+   * The envelope's bytes in order, each signature a placeholder of its length: short
+   * pieces, to be written out (to a file, say) without the whole envelope in memory.
+   */
+  pieces(): Iterable<Uint8Array>;
+  /** Where each signature's base64 goes (in slot order), offsets into the envelope. */
+  signaturesAt(sigs: readonly Uint8Array[]): { at: number; bytes: Buffer }[];
+  /** The whole envelope in memory, signatures in place. */
   fill(sigs: readonly Uint8Array[]): Buffer;
 }
 
 /**
  * The canonical JSON (RFC 8785) of `envelopeOf(...)`, written directly, in two steps: the
- * payload's base64 (the bulk of the work) now, the signatures later, so an export builds
+ * payload's base64 (the bulk of the work) first, the signatures later, so an export writes
  * it while another thread signs. Members go in key order, strings escaped by
  * JSON.stringify as JCS specifies. A 100,000-artifact manifest makes a 24 MB payload; its
- * base64 goes into the output once instead of through two intermediate strings.
+ * base64 is made in slices that go straight to where they are written.
  */
 export function envelopeTemplate(
   payloadType: string,
@@ -64,37 +73,53 @@ export function envelopeTemplate(
   const b64 = base64Length(payload.length);
   // Each signature's base64 goes between `"sig":"` and the closing quote.
   let tailText = `","payloadType":${JSON.stringify(payloadType)},"signatures":[`;
-  const holes: { at: number; length: number; sigBytes: number }[] = [];
+  const holes: { at: number; sigBytes: number }[] = [];
   slots.forEach((slot, k) => {
     tailText += `${k ? ',' : ''}{"keyid":${JSON.stringify(slot.keyid)},"sig":"`;
-    const at = head.length + b64 + Buffer.byteLength(tailText, 'utf8');
-    holes.push({ at, length: base64Length(slot.sigBytes), sigBytes: slot.sigBytes });
+    holes.push({ at: head.length + b64 + Buffer.byteLength(tailText, 'utf8'), sigBytes: slot.sigBytes });
     tailText += `${'A'.repeat(base64Length(slot.sigBytes))}"}`;
   });
   tailText += ']}';
   const tail = Buffer.from(tailText, 'utf8');
-  const out = Buffer.allocUnsafe(head.length + b64 + tail.length);
-  head.copy(out, 0);
-  // In slices of 48 KiB (whole base64 quanta): each one's 64 KiB string lives and dies in
-  // the young generation, whose memory is reused. A larger string gets fresh pages of its
-  // own, and a first touch of a page costs about 14 µs on this project's virtual machine
-  // (3 MiB slices cost a 100,000-file export about 6,800 more page faults, measured).
+  const size = head.length + b64 + tail.length;
   const src = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
-  let at = head.length;
-  for (let off = 0; off < src.length; off += BASE64_SLICE) {
-    at += out.write(src.subarray(off, off + BASE64_SLICE).toString('base64'), at, 'latin1');
+  function* pieces(): Generator<Uint8Array> {
+    yield head;
+    // In slices of 48 KiB (whole base64 quanta): each one's 64 KiB string lives and dies
+    // in the young generation, whose memory is reused. A larger string gets fresh pages of
+    // its own, and a first touch of a page costs about 14 µs on this project's virtual
+    // machine (3 MiB slices cost a 100,000-file export about 6,800 more page faults).
+    let made = 0;
+    for (let off = 0; off < src.length; off += BASE64_SLICE) {
+      const slice = Buffer.from(src.subarray(off, off + BASE64_SLICE).toString('base64'), 'latin1');
+      made += slice.length;
+      yield slice;
+    }
+    if (made !== b64) throw new Error('base64 length mismatch');
+    yield tail;
   }
-  if (at !== head.length + b64) throw new Error('base64 length mismatch');
-  tail.copy(out, head.length + b64);
+  const signaturesAt = (sigs: readonly Uint8Array[]) => {
+    if (sigs.length !== holes.length) throw new Error(`${sigs.length} signatures for ${holes.length} slots`);
+    holes.forEach((h, k) => {
+      if (sigs[k]!.length !== h.sigBytes) throw new Error(`signature ${k} is ${sigs[k]!.length} bytes, ${h.sigBytes} were reserved`);
+    });
+    return holes.map((h, k) => ({ at: h.at, bytes: Buffer.from(Buffer.from(sigs[k]!).toString('base64'), 'latin1') }));
+  };
   let filled = false;
   return {
+    size,
+    pieces,
+    signaturesAt,
     fill(sigs) {
       if (filled) throw new Error('envelope template filled twice');
-      if (sigs.length !== holes.length) throw new Error(`${sigs.length} signatures for ${holes.length} slots`);
-      holes.forEach((h, k) => {
-        if (sigs[k]!.length !== h.sigBytes) throw new Error(`signature ${k} is ${sigs[k]!.length} bytes, ${h.sigBytes} were reserved`);
-      });
-      holes.forEach((h, k) => out.write(Buffer.from(sigs[k]!).toString('base64'), h.at, 'latin1'));
+      const patches = signaturesAt(sigs);
+      const out = Buffer.allocUnsafe(size);
+      let at = 0;
+      for (const p of pieces()) {
+        out.set(p, at);
+        at += p.length;
+      }
+      for (const s of patches) s.bytes.copy(out, s.at);
       filled = true;
       return out;
     },
@@ -117,12 +142,6 @@ export function paeOfPieces(payloadType: string, pieces: () => Iterable<string>,
   header.copy(message, 0);
   if (writeUtf8Pieces(message, header.length, pieces()) !== size) throw new Error('payload length mismatch');
   return { message, payload: message.subarray(header.length) };
-}
-
-/** Bytes of the envelope `envelopeTemplate` makes, for signatures of `sigBytes` each. */
-export function envelopeLength(payloadType: string, payloadLength: number, keyids: readonly string[], sigBytes = 64): number {
-  const sigs = keyids.map((k) => `{"keyid":${JSON.stringify(k)},"sig":"${'A'.repeat(base64Length(sigBytes))}"}`);
-  return Buffer.byteLength(`{"payload":"","payloadType":${JSON.stringify(payloadType)},"signatures":[${sigs.join(',')}]}`, 'utf8') + base64Length(payloadLength);
 }
 
 const base64Length = (n: number): number => 4 * Math.ceil(n / 3);

@@ -1,10 +1,17 @@
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 // node:crypto uses the CPU's SHA extensions: roughly ten times a pure-JS SHA-256 here.
 // The one-shot form makes no Hash object: 0.85 µs for 1 KiB against 1.6 µs, which
 // counts twice per input in a 100,000-file export.
 export function sha256Hex(data: Uint8Array | string): string {
   return hash('sha256', data, 'hex');
+}
+
+/** SHA-256 of the pieces one after another; strings as UTF-8. */
+export function sha256HexOfPieces(pieces: Iterable<string | Uint8Array>): string {
+  const h = createHash('sha256');
+  for (const p of pieces) h.update(p);
+  return h.digest('hex');
 }
 
 export function sha256Bytes(data: Uint8Array): Uint8Array {

@@ -1,8 +1,9 @@
+import { createHash, type Hash } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { entryHeader, padOf } from '../bundle/tar-writer.js';
 import { copyVerifiedSync } from './read-file.js';
 
-/** One tar entry at a known place: content from a file (re-hashed) or from memory. */
+/** One tar entry at a known place: content from a file (re-hashed), from memory, or made as it goes. */
 export interface PlacedEntry {
   name: string;
   size: number;
@@ -13,6 +14,12 @@ export interface PlacedEntry {
   /** The path's last component is a symbolic link the user asked to follow. */
   viaLink?: boolean;
   data?: Uint8Array;
+  /**
+   * Content made as it is written (metadata of a large bundle: no copy of it in memory):
+   * called once, it must give exactly `size` bytes, and their digest must be `sha256` when
+   * that is given. Strings are written as UTF-8.
+   */
+  pieces?: () => Iterable<string | Uint8Array>;
 }
 
 const OUT = 4 << 20;
@@ -60,11 +67,36 @@ export function writeEntriesSync(
     fill += n;
   };
 
+  // Into the output buffer where it fits, so the text is encoded once, in place.
+  const putText = (s: string): Uint8Array => {
+    const n = Buffer.byteLength(s, 'utf8');
+    if (n > OUT) {
+      const b = Buffer.from(s, 'utf8');
+      put(b);
+      return b;
+    }
+    room(n);
+    if (buf.write(s, fill, 'utf8') !== n) throw new Error('a piece was cut short');
+    fill += n;
+    return buf.subarray(fill - n, fill);
+  };
+
   for (const e of entries) {
     put(entryHeader(e.name, e.size, e.mode, mtimeSec));
     if (e.data) {
       put(e.data);
       onProgress(e.data.length, 1);
+    } else if (e.pieces) {
+      const hash = e.sha256 === undefined ? null : createHash('sha256');
+      let made = 0;
+      for (const p of e.pieces()) {
+        const bytes = typeof p === 'string' ? putText(p) : (put(p), p);
+        hash?.update(bytes);
+        made += bytes.length;
+        onProgress(bytes.length, 0);
+      }
+      checkMade(e, made, hash);
+      onProgress(0, 1);
     } else {
       copyVerifiedSync(
         e.path!,
@@ -86,4 +118,26 @@ export function writeEntriesSync(
   }
   flush();
   return pos;
+}
+
+/** Throws unless an entry's made content came out as reserved: its size, and its digest when pinned. */
+function checkMade(e: PlacedEntry, made: number, hash: Hash | null): void {
+  if (made !== e.size) throw new Error(`${e.name} is ${made} bytes, ${e.size} were reserved`);
+  if (hash && hash.digest('hex') !== e.sha256) throw new Error(`${e.name} came out other than its pinned digest`);
+}
+
+/** The entry with its made content in memory (for a writer that takes buffers), checked as writeEntriesSync checks it. */
+export function materialized(e: PlacedEntry): PlacedEntry {
+  if (!e.pieces) return e;
+  const data = Buffer.allocUnsafe(e.size);
+  const hash = e.sha256 === undefined ? null : createHash('sha256');
+  let made = 0;
+  for (const p of e.pieces()) {
+    const bytes = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+    if (made + bytes.length <= e.size) data.set(bytes, made);
+    hash?.update(bytes);
+    made += bytes.length;
+  }
+  checkMade(e, made, hash);
+  return { name: e.name, size: e.size, mode: e.mode, data };
 }

@@ -3,11 +3,11 @@ import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { sha256Hex } from '../crypto/sha256.js';
+import { sha256Hex, sha256HexOfPieces } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
-import { envelopeLength, envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeOfPieces, type EnvelopeTemplate } from '../crypto/dsse.js';
+import { envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeOfPieces, type EnvelopeTemplate } from '../crypto/dsse.js';
 import { sign, SIGNATURE_BYTES } from '../crypto/ed25519.js';
-import { formatChecksums, type ChecksumLine } from '../bundle/checksums.js';
+import { checksumsLength, checksumsPieces, sortChecksumLines, type ChecksumLine } from '../bundle/checksums.js';
 import { blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, sortByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
 import { END_OF_ARCHIVE, entryHeaderLength, entrySpan, TarWriter } from '../bundle/tar-writer.js';
 import { VERIFY_MD } from '../bundle/verify-doc.js';
@@ -24,7 +24,7 @@ import {
 import type { Authorization } from '../authority/record.js';
 import { collectInputs, type InputFile } from './collect.js';
 import { InputReadError, readVerified } from './read-file.js';
-import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
+import { materialized, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import type { HashOutcome, Job } from './jobs.js';
 import { JobPool, THREADS_MIN_FILES } from './pool.js';
 
@@ -221,11 +221,20 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   const blobNames = blobs.map(blobPath);
   const checksumLines: ChecksumLine[] = blobs.map((hex, k) => ({ path: blobNames[k]!, sha256: hex }));
   for (const [path, data] of extras) checksumLines.push({ path, sha256: sha256Hex(data) });
-  const checksums = formatChecksums(checksumLines);
+  // Made twice, to be hashed now and written later, and never held whole (14 MB of fresh
+  // memory for 100,000 blobs, which costs more to touch than the text costs to make).
+  const sortedLines = sortChecksumLines(checksumLines);
+  const checksums: PlacedEntry = {
+    name: CHECKSUMS,
+    size: checksumsLength(sortedLines),
+    mode: 0o644,
+    sha256: sha256HexOfPieces(checksumsPieces(sortedLines)),
+    pieces: () => checksumsPieces(sortedLines),
+  };
 
   const statement: Statement = {
     _type: STATEMENT_TYPE,
-    subject: [{ name: CHECKSUMS, digest: { sha256: sha256Hex(checksums) } }],
+    subject: [{ name: CHECKSUMS, digest: { sha256: checksums.sha256! } }],
     predicateType: PREDICATE_TYPE,
     predicate: {
       tenant,
@@ -243,19 +252,17 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   // The signed message holds the manifest's bytes: made once, in memory a signing thread
   // shares, and the manifest entry is a view of it.
   const { message, payload: manifest } = paeOfPieces(IN_TOTO_PAYLOAD_TYPE, () => statementPieces(statement), placed);
-  const envelopeFor = (): EnvelopeTemplate =>
-    envelopeTemplate(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys.map((k) => ({ keyid: k.keyid, sigBytes: SIGNATURE_BYTES })));
   // A signature's size is fixed, so the envelope's is known before signing: plain tar
-  // signs on a pool thread while the others write the blobs.
-  const envelope = placed ? null : envelopeFor().fill(signerKeys.map((k) => sign(message, k.seed)));
-  const envelopeSize = envelope?.length ?? envelopeLength(IN_TOTO_PAYLOAD_TYPE, manifest.length, signerKeys.map((k) => k.keyid));
+  // signs on a pool thread while the others write the blobs and this one the metadata.
+  const template = envelopeTemplate(IN_TOTO_PAYLOAD_TYPE, manifest, signerKeys.map((k) => ({ keyid: k.keyid, sigBytes: SIGNATURE_BYTES })));
+  const envelope = placed ? null : template.fill(signerKeys.map((k) => sign(message, k.seed)));
 
   // Pass 2: the archive. Metadata first, then everything else in name order.
   const mtimeSec = Math.floor(Date.parse(opts.createdAt) / 1000);
   const head: PlacedEntry[] = [
     { name: MANIFEST, size: manifest.length, mode: 0o644, data: manifest },
-    { name: ENVELOPE, size: envelopeSize, mode: 0o644, ...(envelope ? { data: envelope } : {}) },
-    { name: CHECKSUMS, size: checksums.length, mode: 0o644, data: checksums },
+    { name: ENVELOPE, size: template.size, mode: 0o644, ...(envelope ? { data: envelope } : { pieces: () => template.pieces() }) },
+    checksums,
   ];
   const rest: PlacedEntry[] = [];
   // verify.sh is executable so that GNU tar unpacks it ready to run.
@@ -278,7 +285,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   try {
     await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, () =>
       placed
-        ? writePlaced(pool, file.fd, head, rest, mtimeSec, { message, seeds: signerKeys.map((k) => k.seed), envelope: envelopeFor })
+        ? writePlaced(pool, file.fd, head, rest, mtimeSec, { message, seeds: signerKeys.map((k) => k.seed), envelope: template })
         : writeSequential(pool, file.fd, gzipLevel, [...head, ...rest], mtimeSec, streams),
     );
     const bundleBytes = fstatSync(file.fd).size;
@@ -327,8 +334,8 @@ function batches<T>(items: readonly T[], sizeOf: (t: T, k: number) => number, mo
 /**
  * Plain tar: every size is known, so every entry's offset is too. The pool writes runs
  * of entries at their offsets in parallel (reading, re-hashing and writing on every
- * core) and signs the manifest on one of its threads; the metadata goes in at the start
- * once the signatures are made.
+ * core) and signs the manifest on one of its threads, while this thread writes the
+ * metadata at the start, the envelope with room for the signatures, which go in last.
  */
 async function writePlaced(
   pool: JobPool,
@@ -336,7 +343,7 @@ async function writePlaced(
   head: PlacedEntry[],
   rest: PlacedEntry[],
   mtimeSec: number,
-  signing: { message: Uint8Array; seeds: Uint8Array[]; envelope: () => EnvelopeTemplate },
+  signing: { message: Uint8Array; seeds: Uint8Array[]; envelope: EnvelopeTemplate },
 ): Promise<void> {
   const span = (e: PlacedEntry) => entrySpan(entryHeaderLength(e.name), e.size);
   let pos = 0;
@@ -349,24 +356,11 @@ async function writePlaced(
   const copying = pool.run<unknown>(jobs);
   copying.catch(() => undefined); // awaited below, after the metadata is written
   const flusher = new Flusher(fd);
-  // The metadata that needs no signature goes in while the pool works.
-  const offsets: number[] = [];
-  let at = 0;
-  for (const e of head) {
-    offsets.push(at);
-    at += span(e);
-  }
-  const count = (b: number, f: number) => pool.count(b, f);
   let results: unknown[] = [];
   let headError: unknown = null;
-  let template: EnvelopeTemplate | null = null;
   try {
-    head.forEach((e, k) => {
-      if (e.data) writeEntriesSync(fd, offsets[k]!, [e], mtimeSec, count);
-    });
+    writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
     writeZeros(fd, pos, END_OF_ARCHIVE);
-    // The envelope's base64 payload, while the signature is being made.
-    template = signing.envelope();
   } catch (e) {
     headError = e;
   }
@@ -376,10 +370,13 @@ async function writePlaced(
     await flusher.stop();
   }
   if (headError) throw headError;
-  const k = head.findIndex((e) => e.name === ENVELOPE);
-  const envelope = template!.fill(results[0] as Uint8Array[]);
-  if (envelope.length !== head[k]!.size) throw new Error(`envelope is ${envelope.length} bytes, ${head[k]!.size} were reserved`);
-  writeEntriesSync(fd, offsets[k]!, [{ ...head[k]!, data: envelope }], mtimeSec, count);
+  let envelopeAt = 0;
+  for (const e of head) {
+    if (e.name === ENVELOPE) break;
+    envelopeAt += span(e);
+  }
+  envelopeAt += entryHeaderLength(ENVELOPE);
+  for (const s of signing.envelope.signaturesAt(results[0] as Uint8Array[])) writeAll(fd, s.bytes, envelopeAt + s.at);
 }
 
 /**
@@ -408,9 +405,12 @@ class Flusher {
 }
 
 function writeZeros(fd: number, pos: number, n: number): void {
-  const z = Buffer.alloc(n);
+  writeAll(fd, Buffer.alloc(n), pos);
+}
+
+function writeAll(fd: number, b: Uint8Array, pos: number): void {
   let off = 0;
-  while (off < n) off += writeSync(fd, z, off, n - off, pos + off);
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off, pos + off);
 }
 
 /**
@@ -427,7 +427,8 @@ async function writeSequential(
 ): Promise<void> {
   const writer = new TarWriter({ fd, gzipLevel: level, mtime: new Date(mtimeSec * 1000) });
   try {
-    for (const e of entries) {
+    for (const entry of entries) {
+      const e = materialized(entry);
       const stream = streams.get(e.name);
       if (e.data) await writer.addBuffer(e.name, e.data, e.mode);
       else if (stream) {
