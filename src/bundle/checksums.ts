@@ -9,28 +9,17 @@ export interface ChecksumLine {
 
 /** `sha256sum -c` format: hex, two spaces (text mode marker), path, LF; sorted by path bytes. */
 export function formatChecksums(lines: readonly ChecksumLine[]): Buffer {
-  const sorted = sortChecksumLines(lines);
-  const size = checksumsLength(sorted);
+  const sorted = sortByUtf8([...lines], (l) => l.path);
+  let size = 0;
+  for (const l of sorted) size += utf8Length(l.sha256) + 3 + utf8Length(l.path);
   const out = Buffer.allocUnsafe(size);
   const at = writeUtf8Pieces(out, 0, checksumsPieces(sorted));
   if (at !== size) throw new Error(`checksums: ${at} bytes written, ${size} expected`);
   return out;
 }
 
-/** The lines in the list's order: by path bytes. A copy. */
-export function sortChecksumLines(lines: readonly ChecksumLine[]): ChecksumLine[] {
-  return sortByUtf8([...lines], (l) => l.path);
-}
-
-/** Bytes of the list formatChecksums makes, without making it. */
-export function checksumsLength(lines: readonly ChecksumLine[]): number {
-  let size = 0;
-  for (const l of lines) size += utf8Length(l.sha256) + 3 + utf8Length(l.path);
-  return size;
-}
-
 /**
- * The text of lines already in order (sortChecksumLines), a few hundred lines a piece.
+ * The text of lines already in the list's order (by path bytes), a few hundred lines a piece.
  * Short strings live and die in the young generation, whose memory is reused: the whole
  * text as one string (14 MB for 100,000 blobs) would take fresh memory three times over
  * (its pieces, their flattened copy, a buffer), and a first touch of a page costs about

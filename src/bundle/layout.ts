@@ -45,6 +45,23 @@ export function sortByUtf8<T>(items: T[], key: (t: T) => string): T[] {
   });
 }
 
+/**
+ * `sorted` (already in compareUtf8 order of the key: an export's blobs, by digest) and
+ * `others` (a few, any order) as one list in that order. Sorting 100,000 items that are
+ * nearly in order still costs a check of every key and a comparison each; this sorts the
+ * few and merges.
+ */
+export function mergeByUtf8<T>(sorted: readonly T[], others: T[], key: (t: T) => string): T[] {
+  const few = sortByUtf8(others, key);
+  const out: T[] = new Array(sorted.length + few.length);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < out.length; k++) {
+    out[k] = j === few.length || (i < sorted.length && compareUtf8(key(sorted[i]!), key(few[j]!)) <= 0) ? sorted[i++]! : few[j++]!;
+  }
+  return out;
+}
+
 /** Code units where UTF-16 and UTF-8 order can disagree. */
 const ORDERS_DIFFER = /[\ud800-\uffff]/;
 

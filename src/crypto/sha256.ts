@@ -7,11 +7,15 @@ export function sha256Hex(data: Uint8Array | string): string {
   return hash('sha256', data, 'hex');
 }
 
-/** SHA-256 of the pieces one after another; strings as UTF-8. */
-export function sha256HexOfPieces(pieces: Iterable<string | Uint8Array>): string {
+/** SHA-256 and length of the pieces one after another; strings as UTF-8. */
+export function sha256OfPieces(pieces: Iterable<string | Uint8Array>): { sha256: string; bytes: number } {
   const h = createHash('sha256');
-  for (const p of pieces) h.update(p);
-  return h.digest('hex');
+  let bytes = 0;
+  for (const p of pieces) {
+    h.update(p);
+    bytes += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
+  }
+  return { sha256: h.digest('hex'), bytes };
 }
 
 export function sha256Bytes(data: Uint8Array): Uint8Array {

@@ -3,12 +3,12 @@ import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { sha256Hex, sha256HexOfPieces } from '../crypto/sha256.js';
+import { sha256Hex, sha256OfPieces } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
 import { envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeOfPieces, type EnvelopeTemplate } from '../crypto/dsse.js';
 import { sign, SIGNATURE_BYTES } from '../crypto/ed25519.js';
-import { checksumsLength, checksumsPieces, sortChecksumLines, type ChecksumLine } from '../bundle/checksums.js';
-import { blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, sortByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
+import { checksumsPieces, type ChecksumLine } from '../bundle/checksums.js';
+import { blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, mergeByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
 import { END_OF_ARCHIVE, entryHeaderLength, entrySpan, TarWriter } from '../bundle/tar-writer.js';
 import { VERIFY_MD } from '../bundle/verify-doc.js';
 import { VERIFY_SH } from '../bundle/verify-script.js';
@@ -216,20 +216,24 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   for (const [path, data] of spec.files ?? []) extras.set(path, data);
 
   // Lowercase hex: the engine's order is byte order. Sorted once here, the blob lines and
-  // entries below arrive in order and their sorts only merge a few runs.
+  // entries below are in order, and only the few other files are merged in.
   const blobs = [...sourceOf.keys()].sort();
   const blobNames = blobs.map(blobPath);
-  const checksumLines: ChecksumLine[] = blobs.map((hex, k) => ({ path: blobNames[k]!, sha256: hex }));
-  for (const [path, data] of extras) checksumLines.push({ path, sha256: sha256Hex(data) });
-  // Made twice, to be hashed now and written later, and never held whole (14 MB of fresh
-  // memory for 100,000 blobs, which costs more to touch than the text costs to make).
-  const sortedLines = sortChecksumLines(checksumLines);
+  const checksumLines = mergeByUtf8(
+    blobs.map((hex, k): ChecksumLine => ({ path: blobNames[k]!, sha256: hex })),
+    [...extras].map(([path, data]) => ({ path, sha256: sha256Hex(data) })),
+    (l) => l.path,
+  );
+  // Made twice, to be measured and hashed now and written later, and never held whole
+  // (14 MB of fresh memory for 100,000 blobs, which costs more to touch than the text
+  // costs to make).
+  const listed = sha256OfPieces(checksumsPieces(checksumLines));
   const checksums: PlacedEntry = {
     name: CHECKSUMS,
-    size: checksumsLength(sortedLines),
+    size: listed.bytes,
     mode: 0o644,
-    sha256: sha256HexOfPieces(checksumsPieces(sortedLines)),
-    pieces: () => checksumsPieces(sortedLines),
+    sha256: listed.sha256,
+    pieces: () => checksumsPieces(checksumLines),
   };
 
   const statement: Statement = {
@@ -264,19 +268,17 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     { name: ENVELOPE, size: template.size, mode: 0o644, ...(envelope ? { data: envelope } : { pieces: () => template.pieces() }) },
     checksums,
   ];
-  const rest: PlacedEntry[] = [];
-  // verify.sh is executable so that GNU tar unpacks it ready to run.
-  for (const [name, data] of extras) rest.push({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data });
   const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
-  blobs.forEach((hex, k) => {
+  const blobEntries = blobs.map((hex, k): PlacedEntry => {
     const { source, artifact } = sourceOf.get(hex)!;
     const name = blobNames[k]!;
-    if (!('path' in source)) {
-      rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex });
-      streams.set(name, source.read);
-    } else rest.push({ name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, viaLink: source.viaLink === true });
+    if ('path' in source) return { name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, viaLink: source.viaLink === true };
+    streams.set(name, source.read);
+    return { name, size: artifact.size, mode: 0o644, sha256: hex };
   });
-  sortByUtf8(rest, (e) => e.name);
+  // verify.sh is executable so that GNU tar unpacks it ready to run.
+  const extraEntries = [...extras].map(([name, data]): PlacedEntry => ({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data }));
+  const rest = mergeByUtf8(blobEntries, extraEntries, (e) => e.name);
   let totalBytes = 0;
   for (const e of [...head, ...rest]) totalBytes += e.size;
   const totalFiles = head.length + rest.length;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareUtf8, sortByUtf8 } from '../../src/bundle/layout.js';
+import { compareUtf8, mergeByUtf8, sortByUtf8 } from '../../src/bundle/layout.js';
 
 const byBytes = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 
@@ -38,5 +38,29 @@ describe('compareUtf8', () => {
       );
     }
     expect(sortByUtf8(['\ue000', '😀', 'a'], (s) => s)).toEqual(['a', '\ue000', '😀']);
+  });
+
+  it('mergeByUtf8 of a sorted list and a few others in any order is the whole list sorted', () => {
+    const ch = fc.constantFrom('a', 'b', '/', '0', 'é', '\ue000', '😀');
+    const str = fc.array(ch, { maxLength: 5 }).map((xs) => xs.join(''));
+    fc.assert(
+      fc.property(fc.uniqueArray(str, { maxLength: 30 }), fc.nat(), (names, cut) => {
+        const k = names.length ? cut % (names.length + 1) : 0;
+        const sorted = names.slice(0, k).sort(compareUtf8);
+        const others = names.slice(k);
+        const got = mergeByUtf8(sorted.map((name) => ({ name })), others.map((name) => ({ name })), (t) => t.name).map((t) => t.name);
+        expect(got).toEqual([...names].sort(compareUtf8));
+      }),
+      { numRuns: 2000 },
+    );
+    // Blob names first and last, the other files between and around them.
+    const blobs = ['blobs/sha256/00', 'blobs/sha256/ff'];
+    expect(mergeByUtf8(blobs, ['verify.sh', 'VERIFY.md', 'audit/acme.jsonl', 'keys/ab.pub'], (s) => s)).toEqual([
+      'VERIFY.md',
+      'audit/acme.jsonl',
+      ...blobs,
+      'keys/ab.pub',
+      'verify.sh',
+    ]);
   });
 });
