@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { decodeBase64Strict, pae, signEnvelope, toEnvelope, verifySignature } from '../../src/crypto/dsse.js';
 import { parsePrivateKeyPem, publicKeyFromRaw } from '../../src/crypto/keys.js';
 import { verify } from '../../src/crypto/ed25519.js';
@@ -72,6 +73,31 @@ describe('decodeBase64Strict', () => {
     ['URL-safe with padding', '-_8='],
   ])('refuses %s', (_why, s) => {
     expect(decodeBase64Strict(s)).toBeNull();
+  });
+
+  it('accepts exactly what decodes and re-encodes to the same text, in either alphabet', () => {
+    // The definition of canonical, spelled out as the slow way to check it.
+    const byReencoding = (t: string): Buffer | null => {
+      if (t.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(t)) {
+        const b = Buffer.from(t, 'base64');
+        return b.toString('base64') === t ? b : null;
+      }
+      if (/^[A-Za-z0-9_-]*$/.test(t) && t.length % 4 !== 1) {
+        const b = Buffer.from(t, 'base64url');
+        return b.toString('base64url') === t ? b : null;
+      }
+      return null;
+    };
+    const digit = fc.constantFrom(...'AQgwBCDEFPabcfz019+/-_'.split(''));
+    const text = fc.tuple(fc.array(digit, { maxLength: 11 }), fc.constantFrom('', '=', '==', '===')).map(([d, p]) => d.join('') + p);
+    fc.assert(
+      fc.property(text, (t) => {
+        const got = decodeBase64Strict(t);
+        const want = byReencoding(t);
+        expect(got === null ? null : got.toString('hex')).toBe(want === null ? null : want.toString('hex'));
+      }),
+      { numRuns: 20000 },
+    );
   });
 
   it('round-trips random bytes in both alphabets', () => {
