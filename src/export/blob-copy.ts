@@ -8,7 +8,7 @@ export interface PlacedEntry {
   name: string;
   size: number;
   mode: number;
-  /** For file content: the digest the first pass saw. */
+  /** The digest the content must come out with: for a file, what the first pass saw. */
   sha256?: string;
   path?: string;
   /** The path's last component is a symbolic link the user asked to follow. */
