@@ -65,7 +65,23 @@ function sortedCopy(v: unknown): unknown {
       }
       const obj = v as Record<string, unknown>;
       const own = Object.keys(obj);
-      if (inOrder(obj, own)) return obj;
+      if (inOrder(obj, own)) {
+        // Each value visited once, and copied into a new object only from the first one
+        // that changes (as for arrays above): a value visited twice per level would make
+        // a deep chain of objects cost exponential time.
+        let out: Record<string, unknown> | null = null;
+        for (let k = 0; k < own.length; k++) {
+          const key = own[k]!;
+          const value = obj[key];
+          const c = sortedCopy(value);
+          if (c !== value && out === null) {
+            out = Object.create(null) as Record<string, unknown>;
+            for (let j = 0; j < k; j++) out[own[j]!] = obj[own[j]!];
+          }
+          if (out) out[key] = c;
+        }
+        return out ?? obj;
+      }
       const keys = own.filter((k) => obj[k] !== undefined).sort();
       // Reused as is only when JSON.stringify would emit exactly these members in this
       // order: a plain object, keys already sorted, none undefined.
@@ -91,21 +107,21 @@ function sortedCopy(v: unknown): unknown {
 }
 
 /**
- * Whether JSON.stringify would emit an object exactly as it stands: plain, keys already
- * in sorted order, none undefined, every value so too. The common case (manifests are
- * built and parsed in key order) decided without the sorted copy of the keys and the
- * array of values the general path makes for every object, 100,000 artifacts a manifest.
- * Throws as the general path does for a key or value JCS cannot encode.
+ * Whether JSON.stringify would emit an object's members as they stand: plain, keys
+ * already in sorted order, none undefined (its values are the caller's to check). The
+ * common case (manifests are built and parsed in key order) decided without the sorted
+ * copy of the keys and the array of values the general path makes for every object,
+ * 100,000 artifacts a manifest. Throws as the general path does for a key JCS cannot
+ * encode; a member left out (undefined) is not checked, as there.
  */
 function inOrder(obj: Record<string, unknown>, own: readonly string[]): boolean {
   if (!(reusable(obj, Object.prototype) || reusable(obj, null))) return false;
   for (let k = 0; k < own.length; k++) {
     const key = own[k]!;
     if (k > 0 && !(own[k - 1]! < key)) return false;
-    checkKey(key);
-    const value = obj[key];
-    if (value === undefined || sortedCopy(value) !== value) return false;
+    if (obj[key] === undefined) return false;
   }
+  for (let k = 0; k < own.length; k++) checkKey(own[k]!);
   return true;
 }
 

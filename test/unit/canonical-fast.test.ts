@@ -39,6 +39,22 @@ describe('canonicalize fast path', () => {
     );
   });
 
+  it('visits each value once: a deep chain of objects in key order, with one out of order at the bottom', () => {
+    // Visiting the values of an object in order once to check and once to copy doubles
+    // the work at every level: at this depth that would not end.
+    let v: unknown = { b: 1, a: [{ d: 2, c: 3 }] };
+    for (let k = 0; k < 60; k++) v = k % 2 ? { x: v } : { a: 1, x: v };
+    expect(canonicalize(v)).toBe(canonicalizeSlow(v));
+    expect(canonicalize(v)).toContain('{"a":[{"c":3,"d":2}],"b":1}');
+  });
+
+  it('leaves out undefined members before checking their keys, as the reference writer does', () => {
+    for (const v of [{ '\ud800': undefined }, { a: 1, '\udc00': undefined }, { '0': undefined, a: 1 }, { a: undefined, b: { '\ud800': undefined } }]) {
+      expect(outcome(() => canonicalize(v))).toEqual(outcome(() => canonicalizeSlow(v)));
+    }
+    expect(canonicalize({ '\ud800': undefined })).toBe('{}');
+  });
+
   it('keeps a __proto__ member and orders array-index keys as strings', () => {
     const v = JSON.parse('{"__proto__":{"b":1,"a":2},"10":true,"9":false,"x":[1e21,-0,0.1]}');
     const want = '{"10":true,"9":false,"__proto__":{"a":2,"b":1},"x":[1e+21,0,0.1]}';
