@@ -46,12 +46,16 @@ export function sortByUtf8<T>(items: T[], key: (t: T) => string): T[] {
 }
 
 /**
- * `sorted` (already in compareUtf8 order of the key: an export's blobs, by digest) and
- * `others` (a few, any order) as one list in that order. Sorting 100,000 items that are
+ * `sorted` (already in compareUtf8 order of the key, no key twice: an export's blobs, by
+ * digest) and `others` (a few, any order) as one list in that order. Sorting 100,000 items that are
  * nearly in order still costs a check of every key and a comparison each; this sorts the
  * few and merges.
  */
 export function mergeByUtf8<T>(sorted: readonly T[], others: T[], key: (t: T) => string): T[] {
+  // Checked, not trusted: one comparison an item, against the sort's many.
+  for (let k = 1; k < sorted.length; k++) {
+    if (compareUtf8(key(sorted[k - 1]!), key(sorted[k]!)) >= 0) throw new Error(`mergeByUtf8: ${JSON.stringify(key(sorted[k]!))} is out of order`);
+  }
   const few = sortByUtf8(others, key);
   const out: T[] = new Array(sorted.length + few.length);
   let i = 0;

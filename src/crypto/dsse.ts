@@ -187,8 +187,8 @@ export function decodeBase64Strict(s: string): Buffer | null {
 function spareBitsClear(s: string, end: number, bits: number): boolean {
   if (bits === 0 || end === 0) return true;
   const c = s.charCodeAt(end - 1);
-  const digit =
-    c >= 0x61 ? c - 0x61 + 26 : c >= 0x41 ? c - 0x41 : c >= 0x30 && c <= 0x39 ? c - 0x30 + 52 : c === 0x2b || c === 0x2d ? 62 : 63;
+  // Either alphabet: A-Z, a-z, 0-9, then + or -, then / or _.
+  const digit = c === 0x2b || c === 0x2d ? 62 : c === 0x2f || c === 0x5f ? 63 : c >= 0x61 ? c - 0x61 + 26 : c >= 0x41 ? c - 0x41 : c - 0x30 + 52;
   return (digit & ((1 << bits) - 1)) === 0;
 }
 

@@ -350,6 +350,7 @@ async function writePlaced(
   const span = (e: PlacedEntry) => entrySpan(entryHeaderLength(e.name), e.size);
   let pos = 0;
   for (const e of head) pos += span(e);
+  const firstAfterHead = pos;
   const jobs: Job[] = [{ kind: 'sign', message: signing.message, seeds: signing.seeds }];
   for (const run of batches(rest, (e) => e.size)) {
     jobs.push({ kind: 'write', fd, position: pos, mtimeSec, entries: run });
@@ -361,7 +362,9 @@ async function writePlaced(
   let results: unknown[] = [];
   let headError: unknown = null;
   try {
-    writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
+    // The pool writes from where the head is reserved to end: it must end there.
+    const headEnd = writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
+    if (headEnd !== firstAfterHead) throw new Error(`the metadata ends at ${headEnd}, ${firstAfterHead} was reserved`);
     writeZeros(fd, pos, END_OF_ARCHIVE);
   } catch (e) {
     headError = e;

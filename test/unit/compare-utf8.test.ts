@@ -53,6 +53,8 @@ describe('compareUtf8', () => {
       }),
       { numRuns: 2000 },
     );
+    expect(() => mergeByUtf8(['b', 'a'], [], (s) => s)).toThrow(/"a" is out of order/);
+    expect(() => mergeByUtf8(['a', 'a'], [], (s) => s)).toThrow(/out of order/);
     // Blob names first and last, the other files between and around them.
     const blobs = ['blobs/sha256/00', 'blobs/sha256/ff'];
     expect(mergeByUtf8(blobs, ['verify.sh', 'VERIFY.md', 'audit/acme.jsonl', 'keys/ab.pub'], (s) => s)).toEqual([
