@@ -42,8 +42,7 @@ export function writeEntriesSync(
   let fill = 0;
   let pos = position;
   const flush = () => {
-    let off = 0;
-    while (off < fill) off += writeSync(fd, buf, off, fill - off, pos + off);
+    writeAllAt(fd, buf, pos, fill);
     pos += fill;
     fill = 0;
   };
@@ -53,8 +52,7 @@ export function writeEntriesSync(
   const put = (b: Uint8Array) => {
     if (b.length > OUT - fill) flush();
     if (b.length > OUT) {
-      let off = 0;
-      while (off < b.length) off += writeSync(fd, b, off, b.length - off, pos + off);
+      writeAllAt(fd, b, pos);
       pos += b.length;
     } else {
       buf.set(b, fill);
@@ -118,6 +116,12 @@ export function writeEntriesSync(
   }
   flush();
   return pos;
+}
+
+/** Write the first `length` bytes of `b` at `pos`: a positional write may write less than asked. */
+export function writeAllAt(fd: number, b: Uint8Array, pos: number, length = b.length): void {
+  let off = 0;
+  while (off < length) off += writeSync(fd, b, off, length - off, pos + off);
 }
 
 /** Throws unless an entry's made content came out as reserved: its size, and its digest when pinned. */

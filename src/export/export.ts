@@ -1,4 +1,4 @@
-import { existsSync, fdatasync, fstatSync, fsyncSync, statSync, writeSync } from 'node:fs';
+import { existsSync, fdatasync, fstatSync, fsyncSync, statSync } from 'node:fs';
 import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
@@ -24,7 +24,7 @@ import {
 import type { Authorization } from '../authority/record.js';
 import { collectInputs, type InputFile } from './collect.js';
 import { InputReadError, readVerified } from './read-file.js';
-import { materialized, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
+import { materialized, writeAllAt, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import type { HashOutcome, Job } from './jobs.js';
 import { JobPool, THREADS_MIN_FILES } from './pool.js';
 
@@ -365,7 +365,7 @@ async function writePlaced(
     // The pool writes from where the head is reserved to end: it must end there.
     const headEnd = writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
     if (headEnd !== firstAfterHead) throw new Error(`the metadata ends at ${headEnd}, ${firstAfterHead} was reserved`);
-    writeZeros(fd, pos, END_OF_ARCHIVE);
+    writeAllAt(fd, Buffer.alloc(END_OF_ARCHIVE), pos);
   } catch (e) {
     headError = e;
   }
@@ -381,7 +381,7 @@ async function writePlaced(
     envelopeAt += span(e);
   }
   envelopeAt += entryHeaderLength(ENVELOPE);
-  for (const s of signing.envelope.signaturesAt(results[0] as Uint8Array[])) writeAll(fd, s.bytes, envelopeAt + s.at);
+  for (const s of signing.envelope.signaturesAt(results[0] as Uint8Array[])) writeAllAt(fd, s.bytes, envelopeAt + s.at);
 }
 
 /**
@@ -407,15 +407,6 @@ class Flusher {
     clearInterval(this.timer);
     await this.inFlight;
   }
-}
-
-function writeZeros(fd: number, pos: number, n: number): void {
-  writeAll(fd, Buffer.alloc(n), pos);
-}
-
-function writeAll(fd: number, b: Uint8Array, pos: number): void {
-  let off = 0;
-  while (off < b.length) off += writeSync(fd, b, off, b.length - off, pos + off);
 }
 
 /**
