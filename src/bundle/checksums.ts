@@ -1,6 +1,6 @@
 import { SHA256_HEX } from '../crypto/sha256.js';
 import { compareUtf8, sortByUtf8 } from './layout.js';
-import { utf8Length, writeUtf8Pieces } from '../util/utf8.js';
+import { utf8Length, writePieces } from '../util/utf8.js';
 
 export interface ChecksumLine {
   path: string;
@@ -13,7 +13,7 @@ export function formatChecksums(lines: readonly ChecksumLine[]): Buffer {
   let size = 0;
   for (const l of sorted) size += utf8Length(l.sha256) + 3 + utf8Length(l.path);
   const out = Buffer.allocUnsafe(size);
-  const at = writeUtf8Pieces(out, 0, checksumsPieces(sorted));
+  const at = writePieces(out, 0, checksumsPieces(sorted));
   if (at !== size) throw new Error(`checksums: ${at} bytes written, ${size} expected`);
   return out;
 }

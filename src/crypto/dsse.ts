@@ -1,7 +1,7 @@
 import { isWellFormed, type JsonValue } from '../json/strict-parse.js';
 import { sign, verify } from './ed25519.js';
 import type { PublicKey, SigningKey } from './keys.js';
-import { writeUtf8Pieces } from '../util/utf8.js';
+import { writePieces } from '../util/utf8.js';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
@@ -114,11 +114,7 @@ export function envelopeTemplate(
       if (filled) throw new Error('envelope template filled twice');
       const patches = signaturesAt(sigs);
       const out = Buffer.allocUnsafe(size);
-      let at = 0;
-      for (const p of pieces()) {
-        out.set(p, at);
-        at += p.length;
-      }
+      if (writePieces(out, 0, pieces()) !== size) throw new Error('envelope length mismatch');
       for (const s of patches) s.bytes.copy(out, s.at);
       filled = true;
       return out;
@@ -140,7 +136,7 @@ export function paeOfPieces(payloadType: string, pieces: () => Iterable<string>,
   const size = header.length + textBytes;
   const message = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
   header.copy(message, 0);
-  if (writeUtf8Pieces(message, header.length, pieces()) !== size) throw new Error('payload length mismatch');
+  if (writePieces(message, header.length, pieces()) !== size) throw new Error('payload length mismatch');
   return { message, payload: message.subarray(header.length) };
 }
 
