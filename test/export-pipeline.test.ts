@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportBundle, type ExportOptions, type ExportProgress } from '../src/export/export.js';
 import { parsePrivateKeyPem } from '../src/crypto/keys.js';
+import { sha256Hex } from '../src/crypto/sha256.js';
 import { StellaError } from '../src/errors.js';
 import { CREATED_AT, KEYS, mustRun, REPO } from './helpers/cli.js';
 import { HAS_MKFIFO } from './helpers/tools.js';
@@ -89,6 +90,27 @@ describe('export pipeline', () => {
     for (const [threads, files, want] of cases) {
       const pool = JobPool.create(files, 0, threads);
       expect(pool.threads).toBe(want);
+      await pool.close();
+    }
+  });
+
+  it('keeps overlapping runs apart: each gets the results of its own jobs', async () => {
+    const { JobPool } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    const dir = tempDir();
+    const file = (k: number) => {
+      const p = join(dir, `f${k}`);
+      writeFileSync(p, `content ${k}\n`);
+      return { name: `f${k}`, path: p };
+    };
+    const hex = (k: number) => sha256Hex(Buffer.from(`content ${k}\n`));
+    const pool = JobPool.create(0, 0, 2);
+    try {
+      // Job k of one run and job k of the other go to the same thread at the same time.
+      const jobs = (from: number) => Array.from({ length: 6 }, (_, k) => ({ kind: 'hash' as const, files: [file(from + k)] }));
+      const [a, b] = await Promise.all([pool.run<{ sha256: string }[]>(jobs(0)), pool.run<{ sha256: string }[]>(jobs(100))]);
+      expect(a.map((r) => r[0]!.sha256)).toEqual([0, 1, 2, 3, 4, 5].map(hex));
+      expect(b.map((r) => r[0]!.sha256)).toEqual([100, 101, 102, 103, 104, 105].map(hex));
+    } finally {
       await pool.close();
     }
   });

@@ -10,12 +10,18 @@ export interface ChecksumLine {
 /** `sha256sum -c` format: hex, two spaces (text mode marker), path, LF; sorted by path bytes. */
 export function formatChecksums(lines: readonly ChecksumLine[]): Buffer {
   const sorted = sortByUtf8([...lines], (l) => l.path);
-  let size = 0;
-  for (const l of sorted) size += utf8Length(l.sha256) + 3 + utf8Length(l.path);
+  const size = checksumsLength(sorted);
   const out = Buffer.allocUnsafe(size);
   const at = writePieces(out, 0, checksumsPieces(sorted));
   if (at !== size) throw new Error(`checksums: ${at} bytes written, ${size} expected`);
   return out;
+}
+
+/** Bytes of the list's text, without making it. */
+export function checksumsLength(lines: readonly ChecksumLine[]): number {
+  let size = 0;
+  for (const l of lines) size += utf8Length(l.sha256) + 3 + utf8Length(l.path);
+  return size;
 }
 
 /**

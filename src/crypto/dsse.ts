@@ -1,7 +1,7 @@
 import { isWellFormed, type JsonValue } from '../json/strict-parse.js';
 import { sign, verify } from './ed25519.js';
 import type { PublicKey, SigningKey } from './keys.js';
-import { writePieces } from '../util/utf8.js';
+import { utf8LengthOf, writePieces } from '../util/utf8.js';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
@@ -46,31 +46,33 @@ export interface EnvelopeTemplate {
   /**
    * The envelope's bytes in order, each signature a placeholder of its length: short
    * pieces, to be written out (to a file, say) without the whole envelope in memory.
+   * Throws unless the payload has the length the template was made for.
    */
-  pieces(): Iterable<Uint8Array>;
+  pieces(payload: Uint8Array): Iterable<Uint8Array>;
   /** Where each signature's base64 goes (in slot order), offsets into the envelope. */
   signaturesAt(sigs: readonly Uint8Array[]): { at: number; bytes: Buffer }[];
   /** The whole envelope in memory, signatures in place. */
-  fill(sigs: readonly Uint8Array[]): Buffer;
+  fill(payload: Uint8Array, sigs: readonly Uint8Array[]): Buffer;
 }
 
 /**
- * The canonical JSON (RFC 8785) of `envelopeOf(...)`, written directly, in two steps: the
- * payload's base64 (the bulk of the work) first, the signatures later, so an export writes
- * it while another thread signs. Members go in key order, strings escaped by
- * JSON.stringify as JCS specifies. A 100,000-artifact manifest makes a 24 MB payload; its
- * base64 is made in slices that go straight to where they are written.
+ * The canonical JSON (RFC 8785) of `envelopeOf(...)`, written directly, in three steps: its
+ * size, from the payload's length alone (an export places every entry after it before the
+ * manifest is made); the payload's base64 (the bulk of the work); the signatures last, so
+ * an export writes it while another thread signs. Members go in key order, strings
+ * escaped by JSON.stringify as JCS specifies. A 100,000-artifact manifest makes a 24 MB
+ * payload; its base64 is made in slices that go straight to where they are written.
  */
 export function envelopeTemplate(
   payloadType: string,
-  payload: Uint8Array,
+  payloadLength: number,
   slots: readonly { keyid: string; sigBytes: number }[],
 ): EnvelopeTemplate {
   for (const s of [payloadType, ...slots.map((x) => x.keyid)]) {
     if (!isWellFormed(s)) throw new TypeError('JCS cannot encode a lone surrogate');
   }
   const head = Buffer.from('{"payload":"', 'utf8');
-  const b64 = base64Length(payload.length);
+  const b64 = base64Length(payloadLength);
   // Each signature's base64 goes between `"sig":"` and the closing quote.
   let tailText = `","payloadType":${JSON.stringify(payloadType)},"signatures":[`;
   const holes: { at: number; sigBytes: number }[] = [];
@@ -82,8 +84,9 @@ export function envelopeTemplate(
   tailText += ']}';
   const tail = Buffer.from(tailText, 'utf8');
   const size = head.length + b64 + tail.length;
-  const src = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
-  function* pieces(): Generator<Uint8Array> {
+  function* pieces(payload: Uint8Array): Generator<Uint8Array> {
+    if (payload.length !== payloadLength) throw new Error(`a payload of ${payload.length} bytes for an envelope made for ${payloadLength}`);
+    const src = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
     yield head;
     // In slices of 48 KiB (whole base64 quanta): each one's 64 KiB string lives and dies
     // in the young generation, whose memory is reused. A larger string gets fresh pages of
@@ -110,11 +113,11 @@ export function envelopeTemplate(
     size,
     pieces,
     signaturesAt,
-    fill(sigs) {
+    fill(payload, sigs) {
       if (filled) throw new Error('envelope template filled twice');
       const patches = signaturesAt(sigs);
       const out = Buffer.allocUnsafe(size);
-      if (writePieces(out, 0, pieces()) !== size) throw new Error('envelope length mismatch');
+      if (writePieces(out, 0, pieces(payload)) !== size) throw new Error('envelope length mismatch');
       for (const s of patches) s.bytes.copy(out, s.at);
       filled = true;
       return out;
@@ -126,12 +129,16 @@ export function envelopeTemplate(
  * `pae(payloadType, UTF-8 of the concatenation of pieces())` built in one buffer, the
  * payload a view of its tail: no second copy of a large manifest. In shared memory on
  * request, so a signing thread reads it where it lies. `pieces()` is called twice (sizes,
- * then bytes) and must give the same strings both times; short pieces live and die in the
- * young generation, so the payload's memory is touched once, in the message.
+ * then bytes; once when the caller measured them already and passes `textBytes`) and must
+ * come to that size; short pieces live and die in the young generation, so the payload's
+ * memory is touched once, in the message.
  */
-export function paeOfPieces(payloadType: string, pieces: () => Iterable<string>, shared: boolean): { message: Uint8Array; payload: Buffer } {
-  let textBytes = 0;
-  for (const p of pieces()) textBytes += Buffer.byteLength(p, 'utf8');
+export function paeOfPieces(
+  payloadType: string,
+  pieces: () => Iterable<string>,
+  shared: boolean,
+  textBytes: number = utf8LengthOf(pieces()),
+): { message: Uint8Array; payload: Buffer } {
   const header = paeHeader(payloadType, textBytes);
   const size = header.length + textBytes;
   const message = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);

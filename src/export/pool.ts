@@ -21,6 +21,9 @@ export class JobPool {
   private readonly tally: Float64Array;
   private readonly workers: Worker[] = [];
   private readonly inFlight = new Map<Worker, number>();
+  // Message ids are the pool's, not a run's: runs may overlap (an export signs while its
+  // blobs are being written), and a reply must reach the job that asked.
+  private nextId = 0;
 
   private constructor(threads: number) {
     this.tally = new Float64Array(new SharedArrayBuffer(16 * (threads + 1)));
@@ -123,9 +126,9 @@ export class JobPool {
     await Promise.all(
       lanes.map(async (w) => {
         while (failure === null && next < jobs.length) {
-          const id = next++;
+          const k = next++;
           try {
-            results[id] = (await this.send(w, id, jobs[id]!)) as T;
+            results[k] = (await this.send(w, jobs[k]!)) as T;
           } catch (e) {
             failure ??= e;
           }
@@ -136,7 +139,8 @@ export class JobPool {
     return results;
   }
 
-  private send(w: Worker, id: number, job: Job): Promise<unknown> {
+  private send(w: Worker, job: Job): Promise<unknown> {
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const cleanup = () => {
         w.off('message', onMessage);

@@ -21,3 +21,10 @@ export function writePieces(target: Buffer, at: number, pieces: Iterable<string 
   }
   return at;
 }
+
+/** UTF-8 length of pieces one after another, none kept. */
+export function utf8LengthOf(pieces: Iterable<string>): number {
+  let n = 0;
+  for (const p of pieces) n += Buffer.byteLength(p, 'utf8');
+  return n;
+}

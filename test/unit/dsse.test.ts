@@ -159,13 +159,13 @@ describe('envelopeTemplate', () => {
     const { envelopeOf, envelopeTemplate } = await import('../../src/crypto/dsse.js');
     const envelopeBytes = (type: string, payload: Uint8Array, sigs: { keyid: string; sig: Uint8Array }[]) => {
       const slots = sigs.map((x) => ({ keyid: x.keyid, sigBytes: x.sig.length }));
-      const whole = envelopeTemplate(type, payload, slots);
+      const whole = envelopeTemplate(type, payload.length, slots);
       const size = whole.size;
-      const got = whole.fill(sigs.map((x) => x.sig));
+      const got = whole.fill(payload, sigs.map((x) => x.sig));
       expect(got.length).toBe(size);
       // As an export writes it: the pieces, then each signature at its place.
-      const streamed = envelopeTemplate(type, payload, slots);
-      const written = Buffer.concat([...streamed.pieces()]);
+      const streamed = envelopeTemplate(type, payload.length, slots);
+      const written = Buffer.concat([...streamed.pieces(payload)]);
       expect(written.length).toBe(size);
       for (const s of streamed.signaturesAt(sigs.map((x) => x.sig))) s.bytes.copy(written, s.at);
       expect(written.equals(got)).toBe(true);
@@ -210,7 +210,14 @@ describe('envelopeTemplate and paeOfPieces', () => {
       expect(Buffer.from(got.message).equals(pae('x', Buffer.from(pieces.join(''), 'utf8')))).toBe(true);
       expect(got.payload.equals(Buffer.from(pieces.join(''), 'utf8'))).toBe(true);
     }
+    // Measured already by the caller: the pieces are made once, and must come to that size.
     let calls = 0;
+    const once = paeOfPieces('x', () => (calls++, pieces), false, Buffer.byteLength(pieces.join(''), 'utf8'));
+    expect(calls).toBe(1);
+    expect(Buffer.from(once.message).equals(pae('x', Buffer.from(pieces.join(''), 'utf8')))).toBe(true);
+    expect(() => paeOfPieces('x', () => ['abc'], false, 2)).toThrow(/does not fit/);
+    expect(() => paeOfPieces('x', () => ['abc'], false, 4)).toThrow(/payload length mismatch/);
+    calls = 0;
     expect(() => paeOfPieces('x', () => (calls++ === 0 ? ['ab'] : ['abc']), false)).toThrow(/does not fit/);
     calls = 0;
     expect(() => paeOfPieces('x', () => (calls++ === 0 ? ['abc'] : ['ab']), false)).toThrow(/payload length mismatch/);
@@ -220,11 +227,13 @@ describe('envelopeTemplate and paeOfPieces', () => {
     const { canonicalBytes } = await import('../../src/json/canonical.js');
     const { envelopeOf, envelopeTemplate } = await import('../../src/crypto/dsse.js');
     const sigs = [new Uint8Array(64).fill(3), new Uint8Array(64).fill(250)];
-    const t = envelopeTemplate('x', Buffer.from('payload'), [{ keyid: 'a', sigBytes: 64 }, { keyid: 'b', sigBytes: 64 }]);
-    expect(() => t.fill([sigs[0]!])).toThrow(/1 signatures for 2 slots/);
-    expect(() => t.fill([sigs[0]!, new Uint8Array(63)])).toThrow(/63 bytes, 64 were reserved/);
-    const got = t.fill(sigs);
+    const payload = Buffer.from('payload');
+    const t = envelopeTemplate('x', payload.length, [{ keyid: 'a', sigBytes: 64 }, { keyid: 'b', sigBytes: 64 }]);
+    expect(() => t.fill(payload, [sigs[0]!])).toThrow(/1 signatures for 2 slots/);
+    expect(() => t.fill(payload, [sigs[0]!, new Uint8Array(63)])).toThrow(/63 bytes, 64 were reserved/);
+    expect(() => t.fill(Buffer.from('payloads'), sigs)).toThrow(/a payload of 8 bytes for an envelope made for 7/);
+    const got = t.fill(payload, sigs);
     expect(got.equals(canonicalBytes(envelopeOf('x', Buffer.from('payload'), [{ keyid: 'a', sig: sigs[0]! }, { keyid: 'b', sig: sigs[1]! }])))).toBe(true);
-    expect(() => t.fill(sigs)).toThrow(/filled twice/);
+    expect(() => t.fill(payload, sigs)).toThrow(/filled twice/);
   });
 });
