@@ -68,9 +68,14 @@ export function hashFileSync(
   }
   try {
     // Collected as a regular file; anything else now (a device, a FIFO) is a change.
-    if (!fstatSync(fd).isFile()) throw new InputReadError(path, 'changed', undefined);
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new InputReadError(path, 'changed', undefined);
     let buf = scratchOf(1 << 16);
     let fill = 0;
+    const whole = () => {
+      const content = buf.subarray(0, fill);
+      return { sha256: sha256Hex(content), size: fill, content: fill <= keepUpTo ? content : null };
+    };
     // Read whole while it fits under keepUpTo, growing the buffer.
     for (;;) {
       if (fill === buf.length) {
@@ -82,16 +87,16 @@ export function hashFileSync(
         buf = bigger;
         if (fill === buf.length) break;
       }
-      // Until read() says 0: procfs, FUSE and network files can read short before their
-      // end, and some report a size smaller than they hold. (Stopping at fstat's size
-      // would save a read per file, but refuse such files, and a duplicate of another
-      // file's first bytes would never be read again to notice that it grew.)
+      // The end is a read that says 0, or one that comes back short exactly at the size
+      // fstat gave: a read per file saved (0.1 s of each thread's time for 100,000 files
+      // here). procfs reports 0 bytes and still reads to its end. Given up: a file that
+      // holds more than its reported size and whose read stops exactly there is taken at
+      // that size; the second pass, which asks a byte past the size, refuses it as
+      // changed, unless another input supplies the same bytes.
       const n = readSync(fd, buf, fill, buf.length - fill, null);
-      if (n === 0) {
-        const content = buf.subarray(0, fill);
-        return { sha256: sha256Hex(content), size: fill, content: fill <= keepUpTo ? content : null };
-      }
+      if (n === 0) return whole();
       fill += n;
+      if (fill === st.size && fill < buf.length) return whole();
     }
     // Larger than keepUpTo: stream the rest in chunks.
     const hash = createHash('sha256');
