@@ -1,5 +1,5 @@
 import { SHA256_HEX } from '../crypto/sha256.js';
-import { compareUtf8, sortByUtf8 } from './layout.js';
+import { BLOB_PREFIX, compareUtf8, sortByUtf8 } from './layout.js';
 import { utf8Length, writePieces } from '../util/utf8.js';
 
 export interface ChecksumLine {
@@ -9,35 +9,84 @@ export interface ChecksumLine {
 
 /** `sha256sum -c` format: hex, two spaces (text mode marker), path, LF; sorted by path bytes. */
 export function formatChecksums(lines: readonly ChecksumLine[]): Buffer {
-  const sorted = sortByUtf8([...lines], (l) => l.path);
-  const size = checksumsLength(sorted);
-  const out = Buffer.allocUnsafe(size);
-  const at = writePieces(out, 0, checksumsPieces(sorted));
-  if (at !== size) throw new Error(`checksums: ${at} bytes written, ${size} expected`);
+  const list = new ChecksumList([], lines);
+  const out = Buffer.allocUnsafe(list.bytes);
+  const at = writePieces(out, 0, list.pieces());
+  if (at !== list.bytes) throw new Error(`checksums: ${at} bytes written, ${list.bytes} expected`);
   return out;
 }
 
-/** Bytes of the list's text, without making it. */
-export function checksumsLength(lines: readonly ChecksumLine[]): number {
-  let size = 0;
-  for (const l of lines) size += utf8Length(l.sha256) + 3 + utf8Length(l.path);
-  return size;
-}
-
 /**
- * The text of lines already in the list's order (by path bytes), a few hundred lines a piece.
- * Short strings live and die in the young generation, whose memory is reused: the whole
- * text as one string (14 MB for 100,000 blobs) would take fresh memory three times over
- * (its pieces, their flattened copy, a buffer), and a first touch of a page costs about
- * 14 µs on this project's virtual machine. An export writes the pieces to the bundle
- * through the buffer it writes everything with.
+ * A bundle's checksum list: a line per blob, named by its digest, and the other files'
+ * lines, in path order. The blobs are given as their digests, sorted: 100,000 of them need
+ * no line object or path string each (an export made those while its threads waited), as
+ * their lines are made from the digests as the text is, and their size is arithmetic.
  */
-export function* checksumsPieces(sorted: readonly ChecksumLine[]): Generator<string> {
-  for (let k = 0; k < sorted.length; k += RUN) {
+export class ChecksumList {
+  /** Bytes of the list's text, known without making it. */
+  readonly bytes: number;
+  private readonly others: readonly ChecksumLine[];
+  /** For each of `others`, how many blob lines come before it. */
+  private readonly placeOf: readonly number[];
+
+  constructor(
+    private readonly blobs: readonly string[],
+    others: readonly ChecksumLine[],
+  ) {
+    // Checked, not trusted: lowercase hex sorts by the engine's comparison as by UTF-8 bytes.
+    for (let k = 0; k < blobs.length; k++) {
+      if (!SHA256_HEX.test(blobs[k]!)) throw new Error(`checksums: blob ${JSON.stringify(blobs[k])} is not a SHA-256 digest`);
+      if (k > 0 && !(blobs[k - 1]! < blobs[k]!)) throw new Error(`checksums: blob ${blobs[k]} is out of order or listed twice`);
+    }
+    this.others = sortByUtf8([...others], (l) => l.path);
+    let bytes = blobs.length * (64 + 3 + BLOB_PREFIX.length + 64);
+    this.placeOf = this.others.map((l, k) => {
+      if (k > 0 && compareUtf8(this.others[k - 1]!.path, l.path) === 0) throw new Error(`checksums: ${l.path} is listed twice`);
+      bytes += utf8Length(l.sha256) + 3 + utf8Length(l.path);
+      // The first blob whose path sorts after this one.
+      let lo = 0;
+      let hi = blobs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const c = compareUtf8(l.path, BLOB_PREFIX + blobs[mid]!);
+        if (c === 0) throw new Error(`checksums: ${l.path} is listed twice`);
+        if (c > 0) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    });
+    this.bytes = bytes;
+  }
+
+  /**
+   * The text, a few hundred lines a piece. Short strings live and die in the young
+   * generation, whose memory is reused: the whole text as one string (14 MB for 100,000
+   * blobs) would take fresh memory three times over (its pieces, their flattened copy, a
+   * buffer), and a first touch of a page costs about 14 µs on this project's virtual
+   * machine. An export writes the pieces to the bundle through the buffer it writes
+   * everything with.
+   */
+  *pieces(): Generator<string> {
+    const { blobs, others, placeOf } = this;
     let text = '';
-    const end = Math.min(k + RUN, sorted.length);
-    for (let j = k; j < end; j++) text += `${sorted[j]!.sha256}  ${sorted[j]!.path}\n`;
-    yield text;
+    let lines = 0;
+    let j = 0;
+    for (let i = 0; i <= blobs.length; i++) {
+      for (; j < others.length && placeOf[j] === i; j++) {
+        text += `${others[j]!.sha256}  ${others[j]!.path}\n`;
+        if (++lines % RUN === 0) {
+          yield text;
+          text = '';
+        }
+      }
+      if (i === blobs.length) break;
+      text += `${blobs[i]!}  ${BLOB_PREFIX}${blobs[i]!}\n`;
+      if (++lines % RUN === 0) {
+        yield text;
+        text = '';
+      }
+    }
+    if (text !== '') yield text;
   }
 }
 

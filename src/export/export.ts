@@ -8,7 +8,7 @@ import { sha256Hex, sha256OfPieces } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
 import { envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeOfPieces, type EnvelopeTemplate } from '../crypto/dsse.js';
 import { sign, SIGNATURE_BYTES } from '../crypto/ed25519.js';
-import { checksumsLength, checksumsPieces, type ChecksumLine } from '../bundle/checksums.js';
+import { ChecksumList } from '../bundle/checksums.js';
 import { blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, mergeByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
 import { END_OF_ARCHIVE, entryHeaderLength, entrySpan, TarWriter } from '../bundle/tar-writer.js';
 import { VERIFY_MD } from '../bundle/verify-doc.js';
@@ -222,12 +222,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   // Lowercase hex: the engine's order is byte order. Sorted once here, the blob lines and
   // entries below are in order, and only the few other files are merged in.
   const blobs = [...sourceOf.keys()].sort();
-  const blobNames = blobs.map(blobPath);
-  const checksumLines = mergeByUtf8(
-    blobs.map((hex, k): ChecksumLine => ({ path: blobNames[k]!, sha256: hex })),
-    [...extras].map(([path, data]) => ({ path, sha256: sha256Hex(data) })),
-    (l) => l.path,
-  );
+  const checksumList = new ChecksumList(blobs, [...extras].map(([path, data]) => ({ path, sha256: sha256Hex(data) })));
   const totals = computeTotals(artifacts, sourceOf);
   const statementWith = (checksumsSha256: string): Statement => ({
     _type: STATEMENT_TYPE,
@@ -248,7 +243,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   // can write those while this thread makes the metadata (0.6 s for 100,000 files). Any
   // 64 hex digits give the manifest its size before the checksum list's digest is known;
   // each is checked against its size when it is made.
-  const checksumsSize = checksumsLength(checksumLines);
+  const checksumsSize = checksumList.bytes;
   const manifestSize = utf8LengthOf(statementPieces(statementWith(SIZE_ONLY_DIGEST)));
   const template = envelopeTemplate(IN_TOTO_PAYLOAD_TYPE, manifestSize, signerKeys.map((k) => ({ keyid: k.keyid, sigBytes: SIGNATURE_BYTES })));
   const headSizes = [
@@ -265,20 +260,20 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   // manifest's bytes: made once, in memory a signing thread shares, and the manifest
   // entry is a view of it.
   const metadata = () => {
-    const listed = sha256OfPieces(checksumsPieces(checksumLines));
+    const listed = sha256OfPieces(checksumList.pieces());
     if (listed.bytes !== checksumsSize) throw new Error(`${CHECKSUMS} is ${listed.bytes} bytes, ${checksumsSize} were reserved`);
     const statement = statementWith(listed.sha256);
     const { message, payload } = paeOfPieces(IN_TOTO_PAYLOAD_TYPE, () => statementPieces(statement), placed, manifestSize);
-    const checksums: PlacedEntry = { name: CHECKSUMS, size: checksumsSize, mode: 0o644, sha256: listed.sha256, pieces: () => checksumsPieces(checksumLines) };
+    const checksums: PlacedEntry = { name: CHECKSUMS, size: checksumsSize, mode: 0o644, sha256: listed.sha256, pieces: () => checksumList.pieces() };
     return { message, payload, checksums };
   };
 
   // Pass 2: the archive. Metadata first, then everything else in name order.
   const mtimeSec = Math.floor(Date.parse(opts.createdAt) / 1000);
   const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
-  const blobEntries = blobs.map((hex, k): PlacedEntry => {
+  const blobEntries = blobs.map((hex): PlacedEntry => {
     const { source, artifact } = sourceOf.get(hex)!;
-    const name = blobNames[k]!;
+    const name = blobPath(hex);
     if ('path' in source) return { name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, viaLink: source.viaLink === true };
     streams.set(name, source.read);
     return { name, size: artifact.size, mode: 0o644, sha256: hex };

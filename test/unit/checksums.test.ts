@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatChecksums, parseChecksums } from '../../src/bundle/checksums.js';
+import fc from 'fast-check';
+import { ChecksumList, formatChecksums, parseChecksums } from '../../src/bundle/checksums.js';
 import { compareUtf8 } from '../../src/bundle/layout.js';
 
 describe('formatChecksums', () => {
@@ -22,5 +23,45 @@ describe('formatChecksums', () => {
 
   it('writes nothing for no entries', () => {
     expect(formatChecksums([]).length).toBe(0);
+  });
+});
+
+describe('ChecksumList', () => {
+  const hexOf = (n: number) => n.toString(16).padStart(64, '0');
+  const text = (list: ChecksumList) => {
+    const t = [...list.pieces()].join('');
+    expect(Buffer.byteLength(t, 'utf8')).toBe(list.bytes);
+    return t;
+  };
+
+  it('is the list of its blob lines and other lines, in path order, whatever the mix', () => {
+    // Other paths before, among and after the blob paths, some sharing their prefix.
+    const otherPath = fc.oneof(
+      fc.constantFrom('VERIFY.md', 'audit/acme.jsonl', 'keys/k.pub', 'verify.sh', 'blobs/', 'blobs/sha256/', 'blobs/sha256/8', 'blobs/sha256/ffff', 'blobs/t', 'é/ü😀', '\ue000'),
+      fc.string({ minLength: 1, maxLength: 8 }).map((x) => `blobs/sha256/${x}`),
+      fc.string({ minLength: 1, maxLength: 8 }),
+    );
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.nat(), { maxLength: 600 }), fc.uniqueArray(otherPath, { maxLength: 6 }), (ns, paths) => {
+        const blobs = ns.map((n) => hexOf(n * 2654435761)).sort();
+        if (new Set(blobs).size !== blobs.length) return;
+        const others = paths.filter((p) => !blobs.some((h) => `blobs/sha256/${h}` === p)).map((path, k) => ({ path, sha256: hexOf(k) }));
+        const all = [...blobs.map((h) => ({ path: `blobs/sha256/${h}`, sha256: h })), ...others];
+        const expected = [...all].sort((a, b) => compareUtf8(a.path, b.path)).map((l) => `${l.sha256}  ${l.path}\n`).join('');
+        expect(text(new ChecksumList(blobs, others))).toBe(expected);
+        expect(formatChecksums(all).toString('utf8')).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses blobs that are not sorted digests, and any path listed twice', () => {
+    const [a, b] = [hexOf(1), hexOf(2)];
+    expect(() => new ChecksumList([b, a], [])).toThrow(/out of order or listed twice/);
+    expect(() => new ChecksumList([a, a], [])).toThrow(/out of order or listed twice/);
+    expect(() => new ChecksumList([a.toUpperCase().replace(/0/g, 'A')], [])).toThrow(/not a SHA-256 digest/);
+    expect(() => new ChecksumList([a], [{ path: `blobs/sha256/${a}`, sha256: b }])).toThrow(/listed twice/);
+    expect(() => new ChecksumList([], [{ path: 'x', sha256: a }, { path: 'x', sha256: b }])).toThrow(/x is listed twice/);
+    expect(text(new ChecksumList([a, b], [{ path: 'VERIFY.md', sha256: a }]))).toBe(`${a}  VERIFY.md\n${a}  blobs/sha256/${a}\n${b}  blobs/sha256/${b}\n`);
   });
 });
