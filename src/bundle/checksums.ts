@@ -1,5 +1,5 @@
 import { SHA256_HEX } from '../crypto/sha256.js';
-import { BLOB_PREFIX, compareUtf8, sortByUtf8 } from './layout.js';
+import { blobPath, compareUtf8, sortByUtf8 } from './layout.js';
 import { utf8Length, writePieces } from '../util/utf8.js';
 
 export interface ChecksumLine {
@@ -39,7 +39,8 @@ export class ChecksumList {
       if (k > 0 && !(blobs[k - 1]! < blobs[k]!)) throw new Error(`checksums: blob ${blobs[k]} is out of order or listed twice`);
     }
     this.others = sortByUtf8([...others], (l) => l.path);
-    let bytes = blobs.length * (64 + 3 + BLOB_PREFIX.length + 64);
+    // A blob's line: its digest, two spaces, its path, a newline.
+    let bytes = blobs.length * (64 + 2 + blobPath('').length + 64 + 1);
     this.placeOf = this.others.map((l, k) => {
       if (k > 0 && compareUtf8(this.others[k - 1]!.path, l.path) === 0) throw new Error(`checksums: ${l.path} is listed twice`);
       bytes += utf8Length(l.sha256) + 3 + utf8Length(l.path);
@@ -48,7 +49,7 @@ export class ChecksumList {
       let hi = blobs.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        const c = compareUtf8(l.path, BLOB_PREFIX + blobs[mid]!);
+        const c = compareUtf8(l.path, blobPath(blobs[mid]!));
         if (c === 0) throw new Error(`checksums: ${l.path} is listed twice`);
         if (c > 0) lo = mid + 1;
         else hi = mid;
@@ -68,25 +69,22 @@ export class ChecksumList {
    */
   *pieces(): Generator<string> {
     const { blobs, others, placeOf } = this;
+    const lines = blobs.length + others.length;
     let text = '';
-    let lines = 0;
-    let j = 0;
-    for (let i = 0; i <= blobs.length; i++) {
-      for (; j < others.length && placeOf[j] === i; j++) {
+    for (let n = 0, i = 0, j = 0; n < lines; n++) {
+      // Blob i's line, unless another file's comes before it.
+      if (j < others.length && placeOf[j] === i) {
         text += `${others[j]!.sha256}  ${others[j]!.path}\n`;
-        if (++lines % RUN === 0) {
-          yield text;
-          text = '';
-        }
+        j++;
+      } else {
+        text += `${blobs[i]!}  ${blobPath(blobs[i]!)}\n`;
+        i++;
       }
-      if (i === blobs.length) break;
-      text += `${blobs[i]!}  ${BLOB_PREFIX}${blobs[i]!}\n`;
-      if (++lines % RUN === 0) {
+      if ((n + 1) % RUN === 0 || n + 1 === lines) {
         yield text;
         text = '';
       }
     }
-    if (text !== '') yield text;
   }
 }
 

@@ -46,7 +46,7 @@ export interface EnvelopeTemplate {
   /**
    * The envelope's bytes in order, each signature a placeholder of its length: short
    * pieces, to be written out (to a file, say) without the whole envelope in memory.
-   * Throws unless the payload has the length the template was made for.
+   * Iterating them throws unless the payload has the length the template was made for.
    */
   pieces(payload: Uint8Array): Iterable<Uint8Array>;
   /** Where each signature's base64 goes (in slot order), offsets into the envelope. */

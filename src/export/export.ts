@@ -267,6 +267,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     const checksums: PlacedEntry = { name: CHECKSUMS, size: checksumsSize, mode: 0o644, sha256: listed.sha256, pieces: () => checksumList.pieces() };
     return { message, payload, checksums };
   };
+  type Made = ReturnType<typeof metadata>;
 
   // Pass 2: the archive. Metadata first, then everything else in name order.
   const mtimeSec = Math.floor(Date.parse(opts.createdAt) / 1000);
@@ -288,16 +289,24 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   const file = new AtomicFile(opts.out, 0o644, opts.force ?? false);
   try {
     const seeds = signerKeys.map((k) => k.seed);
-    const made = await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, async () => {
-      if (placed) return writePlaced(pool, file.fd, headSizes, rest, mtimeSec, seeds, template, metadata);
+    const headOf = (m: Made, envelope: Pick<PlacedEntry, 'data'> | Pick<PlacedEntry, 'pieces'>): PlacedEntry[] => [
+      { name: MANIFEST, size: manifestSize, mode: 0o644, data: m.payload },
+      { name: ENVELOPE, size: template.size, mode: 0o644, ...envelope },
+      m.checksums,
+    ];
+    const made = await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, async (): Promise<Made> => {
+      if (placed) {
+        let m: Made | null = null;
+        await writePlaced(pool, file.fd, headSizes, rest, mtimeSec, seeds, template, () => {
+          const got = metadata();
+          m = got;
+          return { message: got.message, head: headOf(got, { pieces: () => template.pieces(got.payload) }) };
+        });
+        return m!;
+      }
       const m = metadata();
       const envelope = template.fill(m.payload, seeds.map((seed) => sign(m.message, seed)));
-      const head: PlacedEntry[] = [
-        { name: MANIFEST, size: manifestSize, mode: 0o644, data: m.payload },
-        { name: ENVELOPE, size: template.size, mode: 0o644, data: envelope },
-        m.checksums,
-      ];
-      await writeSequential(pool, file.fd, gzipLevel, [...head, ...rest], mtimeSec, streams);
+      await writeSequential(pool, file.fd, gzipLevel, [...headOf(m, { data: envelope }), ...rest], mtimeSec, streams);
       return m;
     });
     const manifestSha256 = sha256Hex(made.payload);
@@ -348,9 +357,10 @@ function batches<T>(items: readonly T[], sizeOf: (t: T, k: number) => number, mo
  * of entries at their offsets in parallel (reading, re-hashing and writing on every
  * core) while this thread makes the metadata, whose sizes were reserved; then one pool
  * thread signs while this one writes the metadata at the start, the envelope with room
- * for the signatures, which go in last.
+ * for the signatures, which go in last. `metadata` gives the message to sign and the
+ * head's entries, in `headSizes` order.
  */
-async function writePlaced<M extends { message: Uint8Array; payload: Uint8Array; checksums: PlacedEntry }>(
+async function writePlaced(
   pool: JobPool,
   fd: number,
   headSizes: readonly { name: string; size: number }[],
@@ -358,8 +368,8 @@ async function writePlaced<M extends { message: Uint8Array; payload: Uint8Array;
   mtimeSec: number,
   seeds: Uint8Array[],
   envelope: EnvelopeTemplate,
-  metadata: () => M,
-): Promise<M> {
+  metadata: () => { message: Uint8Array; head: PlacedEntry[] },
+): Promise<void> {
   const span = (e: { name: string; size: number }) => entrySpan(entryHeaderLength(e.name), e.size);
   let pos = 0;
   for (const e of headSizes) pos += span(e);
@@ -369,26 +379,19 @@ async function writePlaced<M extends { message: Uint8Array; payload: Uint8Array;
     jobs.push({ kind: 'write', fd, position: pos, mtimeSec, entries: run });
     for (const e of run) pos += span(e);
   }
-  const copying = pool.run<unknown>(jobs);
-  copying.catch(() => undefined); // awaited below, after the metadata is written
-  const flusher = new Flusher(fd);
-  let signing: Promise<Uint8Array[][]> | null = null;
-  let made: M | null = null;
   let headError: unknown = null;
+  // Once the metadata has failed, the bundle is lost: no further blobs are copied.
+  const copying = pool.run<unknown>(jobs, () => headError !== null);
+  copying.catch(() => undefined); // settled below, once the metadata is written
+  const flusher = new Flusher(fd);
+  let signing: Promise<Uint8Array[][]> = Promise.resolve([]);
   try {
-    made = metadata();
-    // The pool may move the message to the signing thread: nothing here reads it again.
-    signing = pool.run<Uint8Array[]>([{ kind: 'sign', message: made.message, seeds }]);
+    const { message, head } = metadata();
+    // Shared, so the signing thread reads it where it lies, and the manifest entry (a
+    // view of it) is still readable here. Moved instead, it would be gone from here.
+    if (!(message.buffer instanceof SharedArrayBuffer)) throw new Error('the message to sign is not in shared memory');
+    signing = pool.run<Uint8Array[]>([{ kind: 'sign', message, seeds }]);
     signing.catch(() => undefined);
-    const m = made;
-    const head: PlacedEntry[] = [
-      { name: MANIFEST, size: m.payload.length, mode: 0o644, data: m.payload },
-      { name: ENVELOPE, size: envelope.size, mode: 0o644, pieces: () => envelope.pieces(m.payload) },
-      m.checksums,
-    ];
-    head.forEach((e, k) => {
-      if (e.name !== headSizes[k]!.name || e.size !== headSizes[k]!.size) throw new Error(`${e.name} is ${e.size} bytes, ${headSizes[k]!.size} were reserved`);
-    });
     // The pool writes from where the head is reserved to the end: it must end there.
     const headEnd = writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
     if (headEnd !== firstAfterHead) throw new Error(`the metadata ends at ${headEnd}, ${firstAfterHead} was reserved`);
@@ -396,22 +399,19 @@ async function writePlaced<M extends { message: Uint8Array; payload: Uint8Array;
   } catch (e) {
     headError = e;
   }
-  let sigs: Uint8Array[] = [];
-  try {
-    await copying;
-    if (signing) sigs = (await signing)[0]!;
-  } finally {
-    await flusher.stop();
-  }
+  // Every job in flight has ended, whatever failed, before the descriptor can be closed.
+  const [copied, signed] = await Promise.allSettled([copying, signing]);
+  await flusher.stop();
   if (headError) throw headError;
+  if (copied.status === 'rejected') throw copied.reason;
+  if (signed.status === 'rejected') throw signed.reason;
   let envelopeAt = 0;
   for (const e of headSizes) {
     if (e.name === ENVELOPE) break;
     envelopeAt += span(e);
   }
   envelopeAt += entryHeaderLength(ENVELOPE);
-  for (const s of envelope.signaturesAt(sigs)) writeAllAt(fd, s.bytes, envelopeAt + s.at);
-  return made!;
+  for (const s of envelope.signaturesAt(signed.value[0]!)) writeAllAt(fd, s.bytes, envelopeAt + s.at);
 }
 
 /**

@@ -5,6 +5,8 @@ import { Worker } from 'node:worker_threads';
 import { InputReadError } from './read-file.js';
 import { runJob, type Job } from './jobs.js';
 
+const STOPPED = 'the run was stopped before all its jobs ran';
+
 /** From these, an export's work is worth worker threads (see JobPool.worth). */
 export const THREADS_MIN_FILES = 10_000;
 export const THREADS_MIN_BYTES = 256 * 1024 * 1024;
@@ -103,15 +105,17 @@ export class JobPool {
   }
 
   /**
-   * Run jobs, results in job order. After a failure no new job starts, but those in
-   * flight are awaited: a write job must not outlive the file descriptor it writes to.
+   * Run jobs, results in job order. After a failure, or once `stop` says so, no new job
+   * starts, but those in flight are awaited: a write job must not outlive the file
+   * descriptor it writes to. Runs may overlap.
    */
-  async run<T>(jobs: readonly Job[]): Promise<T[]> {
+  async run<T>(jobs: readonly Job[], stop: () => boolean = () => false): Promise<T[]> {
     const results: T[] = new Array(jobs.length);
     let failure: unknown = null;
     if (this.workers.length === 0) {
       const progress = (b: number, f: number) => this.count(b, f);
       for (let k = 0; k < jobs.length; k++) {
+        if (stop()) throw new Error(STOPPED);
         results[k] = (await runJob(jobs[k]!, progress)) as T;
         // Let timers (progress display) run between batches.
         await new Promise((r) => setImmediate(r));
@@ -119,13 +123,17 @@ export class JobPool {
       return results;
     }
     let next = 0;
-    // Two jobs in flight per thread: the next one is already queued at the thread when a
-    // job ends, so it never waits for this thread to hand it out while this thread runs
-    // something long and synchronous (writing the manifest, building the envelope).
+    // Two jobs of a run in flight per thread: the next one is already queued at the thread
+    // when a job ends, so it never waits for this thread to hand it out while this thread
+    // runs something long and synchronous (making and writing the metadata).
     const lanes = this.workers.flatMap((w) => [w, w]);
     await Promise.all(
       lanes.map(async (w) => {
         while (failure === null && next < jobs.length) {
+          if (stop()) {
+            failure = new Error(STOPPED);
+            break;
+          }
           const k = next++;
           try {
             results[k] = (await this.send(w, jobs[k]!)) as T;

@@ -90,9 +90,12 @@ export function hashFileSync(
       // The end is a read that says 0, or one that comes back short exactly at the size
       // fstat gave: a read per file saved (0.1 s of each thread's time for 100,000 files
       // here). procfs reports 0 bytes and still reads to its end. Given up: a file that
-      // holds more than its reported size and whose read stops exactly there is taken at
-      // that size; the second pass, which asks a byte past the size, refuses it as
-      // changed, unless another input supplies the same bytes.
+      // holds more than its reported size and whose read stops exactly there (a write
+      // landing between the fstat and the read; page-cache file systems end a read at the
+      // size fstat gives) is taken at that size. The second pass, which asks a byte past
+      // the size, refuses it as changed; but if an input earlier in name order has the
+      // same first bytes and supplies the blob, it is not read again, and is recorded at
+      // that size without an error, as it would be had the write come after its read.
       const n = readSync(fd, buf, fill, buf.length - fill, null);
       if (n === 0) return whole();
       fill += n;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ChecksumList, formatChecksums, parseChecksums } from '../../src/bundle/checksums.js';
 import { compareUtf8 } from '../../src/bundle/layout.js';
+import { sha256Hex } from '../../src/crypto/sha256.js';
 
 describe('formatChecksums', () => {
   it('writes the sorted sha256sum lines of any number of entries, ASCII or not', () => {
@@ -35,24 +36,42 @@ describe('ChecksumList', () => {
   };
 
   it('is the list of its blob lines and other lines, in path order, whatever the mix', () => {
-    // Other paths before, among and after the blob paths, some sharing their prefix.
-    const otherPath = fc.oneof(
-      fc.constantFrom('VERIFY.md', 'audit/acme.jsonl', 'keys/k.pub', 'verify.sh', 'blobs/', 'blobs/sha256/', 'blobs/sha256/8', 'blobs/sha256/ffff', 'blobs/t', 'é/ü😀', '\ue000'),
-      fc.string({ minLength: 1, maxLength: 8 }).map((x) => `blobs/sha256/${x}`),
-      fc.string({ minLength: 1, maxLength: 8 }),
-    );
+    const digest = (n: number) => sha256Hex(String(n));
+    // Other paths before, among and after the blob paths: fixed names, and paths made from
+    // a blob's (cut short, extended, or with its last digit changed), which land between
+    // two blob lines.
+    const otherPath = (blobs: string[]) =>
+      fc.oneof(
+        fc.constantFrom('VERIFY.md', 'audit/acme.jsonl', 'keys/k.pub', 'verify.sh', 'blobs/', 'blobs/sha256/', 'blobs/t', 'é/ü😀', '\ue000'),
+        fc.string({ minLength: 1, maxLength: 8 }),
+        fc.tuple(fc.nat(Math.max(0, blobs.length - 1)), fc.nat(63), fc.constantFrom('cut', 'longer', 'bumped')).map(([k, at, how]) => {
+          const h = blobs[k] ?? digest(-1);
+          if (how === 'cut') return `blobs/sha256/${h.slice(0, at)}`;
+          if (how === 'longer') return `blobs/sha256/${h}x`;
+          return `blobs/sha256/${h.slice(0, 63)}${h[63] === 'f' ? 'e' : 'f'}`;
+        }),
+      );
+    const lists = fc.uniqueArray(fc.nat(), { maxLength: 600 }).chain((ns) => {
+      const blobs = [...new Set(ns.map(digest))].sort();
+      return fc.tuple(fc.constant(blobs), fc.uniqueArray(otherPath(blobs), { maxLength: 8 }));
+    });
+    let among = 0;
     fc.assert(
-      fc.property(fc.uniqueArray(fc.nat(), { maxLength: 600 }), fc.uniqueArray(otherPath, { maxLength: 6 }), (ns, paths) => {
-        const blobs = ns.map((n) => hexOf(n * 2654435761)).sort();
-        if (new Set(blobs).size !== blobs.length) return;
-        const others = paths.filter((p) => !blobs.some((h) => `blobs/sha256/${h}` === p)).map((path, k) => ({ path, sha256: hexOf(k) }));
+      fc.property(lists, ([blobs, paths]) => {
+        const names = new Set(blobs.map((h) => `blobs/sha256/${h}`));
+        const others = paths.filter((p) => !names.has(p)).map((path, k) => ({ path, sha256: digest(-k - 2) }));
         const all = [...blobs.map((h) => ({ path: `blobs/sha256/${h}`, sha256: h })), ...others];
-        const expected = [...all].sort((a, b) => compareUtf8(a.path, b.path)).map((l) => `${l.sha256}  ${l.path}\n`).join('');
+        const sorted = [...all].sort((a, b) => compareUtf8(a.path, b.path));
+        const expected = sorted.map((l) => `${l.sha256}  ${l.path}\n`).join('');
         expect(text(new ChecksumList(blobs, others))).toBe(expected);
         expect(formatChecksums(all).toString('utf8')).toBe(expected);
+        // Count the cases with another file's line between two blob lines.
+        const at = sorted.map((l) => names.has(l.path));
+        if (at.some((isBlob, k) => !isBlob && at.slice(0, k).includes(true) && at.slice(k + 1).includes(true))) among++;
       }),
       { numRuns: 300 },
     );
+    expect(among).toBeGreaterThan(50);
   });
 
   it('refuses blobs that are not sorted digests, and any path listed twice', () => {

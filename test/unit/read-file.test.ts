@@ -42,6 +42,21 @@ describe('hashFileSync', () => {
     expect(whole.sha256).toBe(r.sha256);
   });
 
+  // After the test above: reading whole files of up to 1 MiB grows this thread's buffer.
+  it('ends at a short read at the reported size or at a read of nothing, around the first buffer\'s size', () => {
+    const dir = tempDir();
+    for (const size of [0, 1, (1 << 16) - 1, 1 << 16, (1 << 16) + 1, (1 << 18) + 5]) {
+      const f = join(dir, `f${size}`);
+      const data = Buffer.from(Array.from({ length: size }, (_, k) => (k * 13) & 255));
+      writeFileSync(f, data);
+      for (const keep of [1 << 20, 8]) {
+        const r = hashFileSync(f, keep);
+        expect([r.size, r.sha256]).toEqual([size, sha256Hex(data)]);
+        expect(r.content === null ? null : Buffer.from(r.content).equals(data)).toBe(size <= keep ? true : null);
+      }
+    }
+  });
+
   it.skipIf(!hasKallsyms)('reads procfs files to their end although their reads come back short', () => {
     const want = readFileSync('/proc/kallsyms');
     const r = hashFileSync('/proc/kallsyms', 16 << 20);
