@@ -115,6 +115,29 @@ describe('export pipeline', () => {
     }
   });
 
+  it('starts no job of a run once it is told to stop, on threads or inline, and says it stopped', async () => {
+    const { JobPool } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    const dir = tempDir();
+    const jobs = Array.from({ length: 40 }, (_, k) => {
+      const path = join(dir, `s${k}`);
+      writeFileSync(path, `${k}`);
+      return { kind: 'hash' as const, files: [{ name: `s${k}`, path }] };
+    });
+    for (const threads of [0, 2]) {
+      const pool = JobPool.create(0, 0, threads);
+      try {
+        let asked = 0;
+        await expect(pool.run(jobs, () => ++asked > 3)).rejects.toThrow(/stopped before all its jobs ran/);
+        // Three jobs started, and the lanes in flight may each have asked once more.
+        expect(pool.done().files).toBeGreaterThanOrEqual(3);
+        expect(pool.done().files).toBeLessThan(10);
+        expect((await pool.run<unknown[]>(jobs)).length).toBe(40);
+      } finally {
+        await pool.close();
+      }
+    }
+  });
+
   // 10,005 inputs, made once for the two tests that need that many.
   let tenThousand: string | null = null;
   const manyMore = (): string => (tenThousand ??= manyFiles(tempDir(), 100));
