@@ -1,5 +1,5 @@
 import { SHA256_HEX } from '../crypto/sha256.js';
-import { blobPath, compareUtf8, sortByUtf8 } from './layout.js';
+import { blobPath, blobsBefore, compareUtf8, sortByUtf8 } from './layout.js';
 import { utf8Length, writePieces } from '../util/utf8.js';
 
 export interface ChecksumLine {
@@ -44,17 +44,9 @@ export class ChecksumList {
     this.placeOf = this.others.map((l, k) => {
       if (k > 0 && compareUtf8(this.others[k - 1]!.path, l.path) === 0) throw new Error(`checksums: ${l.path} is listed twice`);
       bytes += utf8Length(l.sha256) + 3 + utf8Length(l.path);
-      // The first blob whose path sorts after this one.
-      let lo = 0;
-      let hi = blobs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const c = compareUtf8(l.path, blobPath(blobs[mid]!));
-        if (c === 0) throw new Error(`checksums: ${l.path} is listed twice`);
-        if (c > 0) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo;
+      const place = blobsBefore(blobs, l.path);
+      if (place === null) throw new Error(`checksums: ${l.path} is listed twice`);
+      return place;
     });
     this.bytes = bytes;
   }

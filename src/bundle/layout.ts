@@ -66,6 +66,24 @@ export function mergeByUtf8<T>(sorted: readonly T[], others: T[], key: (t: T) =>
   return out;
 }
 
+/**
+ * How many blobs (their digests, sorted) have a path, blobs/sha256/<digest>, that sorts
+ * before `path` by compareUtf8; null when one has exactly that path. Where another file
+ * goes among a bundle's blobs, without a path string for each of them.
+ */
+export function blobsBefore(blobs: readonly string[], path: string): number | null {
+  let lo = 0;
+  let hi = blobs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareUtf8(path, blobPath(blobs[mid]!));
+    if (c === 0) return null;
+    if (c > 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Code units where UTF-16 and UTF-8 order can disagree. */
 const ORDERS_DIFFER = /[\ud800-\uffff]/;
 

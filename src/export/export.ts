@@ -9,7 +9,7 @@ import { spkiPem, type SigningKey } from '../crypto/keys.js';
 import { envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeOfPieces, type EnvelopeTemplate } from '../crypto/dsse.js';
 import { sign, SIGNATURE_BYTES } from '../crypto/ed25519.js';
 import { ChecksumList } from '../bundle/checksums.js';
-import { blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, mergeByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
+import { blobPath, blobsBefore, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, mergeByUtf8, sortByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
 import { END_OF_ARCHIVE, entryHeaderLength, entrySpan, TarWriter } from '../bundle/tar-writer.js';
 import { VERIFY_MD } from '../bundle/verify-doc.js';
 import { VERIFY_SH } from '../bundle/verify-script.js';
@@ -26,7 +26,7 @@ import type { Authorization } from '../authority/record.js';
 import { collectInputs, type InputFile } from './collect.js';
 import { InputReadError, readVerified } from './read-file.js';
 import { materialized, writeAllAt, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
-import type { HashOutcome, Job } from './jobs.js';
+import { BlobRunBuilder, type HashOutcome, type Job } from './jobs.js';
 import { JobPool, THREADS_MIN_FILES } from './pool.js';
 
 export interface ExportOptions {
@@ -271,20 +271,12 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
 
   // Pass 2: the archive. Metadata first, then everything else in name order.
   const mtimeSec = Math.floor(Date.parse(opts.createdAt) / 1000);
-  const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
-  const blobEntries = blobs.map((hex): PlacedEntry => {
-    const { source, artifact } = sourceOf.get(hex)!;
-    const name = blobPath(hex);
-    if ('path' in source) return { name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, viaLink: source.viaLink === true };
-    streams.set(name, source.read);
-    return { name, size: artifact.size, mode: 0o644, sha256: hex };
-  });
   // verify.sh is executable so that GNU tar unpacks it ready to run.
   const extraEntries = [...extras].map(([name, data]): PlacedEntry => ({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data }));
-  const rest = mergeByUtf8(blobEntries, extraEntries, (e) => e.name);
   let totalBytes = 0;
-  for (const e of [...headSizes, ...rest]) totalBytes += e.size;
-  const totalFiles = headSizes.length + rest.length;
+  for (const e of [...headSizes, ...extraEntries]) totalBytes += e.size;
+  for (const hex of blobs) totalBytes += sourceOf.get(hex)!.artifact.size;
+  const totalFiles = headSizes.length + extraEntries.length + blobs.length;
 
   const file = new AtomicFile(opts.out, 0o644, opts.force ?? false);
   try {
@@ -296,14 +288,28 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     ];
     const made = await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, async (): Promise<Made> => {
       if (placed) {
+        const fileOf = (hex: string) => {
+          const { source, artifact } = sourceOf.get(hex)!;
+          if (!('path' in source)) throw new Error('a blob to place has no file');
+          return { path: source.path, size: artifact.size, viaLink: source.viaLink === true };
+        };
         let m: Made | null = null;
-        await writePlaced(pool, file.fd, headSizes, rest, mtimeSec, seeds, template, () => {
+        await writePlaced(pool, file.fd, headSizes, (at) => bodyJobs(file.fd, at, mtimeSec, blobs, fileOf, extraEntries), mtimeSec, seeds, template, () => {
           const got = metadata();
           m = got;
           return { message: got.message, head: headOf(got, { pieces: () => template.pieces(got.payload) }) };
         });
         return m!;
       }
+      const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
+      const blobEntries = blobs.map((hex): PlacedEntry => {
+        const { source, artifact } = sourceOf.get(hex)!;
+        const name = blobPath(hex);
+        if ('path' in source) return { name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, viaLink: source.viaLink === true };
+        streams.set(name, source.read);
+        return { name, size: artifact.size, mode: 0o644, sha256: hex };
+      });
+      const rest = mergeByUtf8(blobEntries, extraEntries, (e) => e.name);
       const m = metadata();
       const envelope = template.fill(m.payload, seeds.map((seed) => sign(m.message, seed)));
       await writeSequential(pool, file.fd, gzipLevel, [...headOf(m, { data: envelope }), ...rest], mtimeSec, streams);
@@ -333,7 +339,10 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   }
 }
 
-/** Consecutive runs of about 8 MiB or `most` files: big enough to amortise a message. */
+/** Whether a batch of jobs' work is big enough to amortise a message: about 8 MiB, or `most` files. */
+const batchFull = (files: number, bytes: number, most = 512): boolean => files >= most || bytes >= 8 << 20;
+
+/** Consecutive runs of about 8 MiB or `most` files. */
 function batches<T>(items: readonly T[], sizeOf: (t: T, k: number) => number, most = 512): T[][] {
   const out: T[][] = [];
   let cur: T[] = [];
@@ -342,7 +351,7 @@ function batches<T>(items: readonly T[], sizeOf: (t: T, k: number) => number, mo
     const it = items[k]!;
     cur.push(it);
     bytes += sizeOf(it, k);
-    if (cur.length >= most || bytes >= 8 << 20) {
+    if (batchFull(cur.length, bytes, most)) {
       out.push(cur);
       cur = [];
       bytes = 0;
@@ -364,7 +373,7 @@ async function writePlaced(
   pool: JobPool,
   fd: number,
   headSizes: readonly { name: string; size: number }[],
-  rest: PlacedEntry[],
+  body: (position: number) => { jobs: Job[]; end: number },
   mtimeSec: number,
   seeds: Uint8Array[],
   envelope: EnvelopeTemplate,
@@ -374,11 +383,8 @@ async function writePlaced(
   let pos = 0;
   for (const e of headSizes) pos += span(e);
   const firstAfterHead = pos;
-  const jobs: Job[] = [];
-  for (const run of batches(rest, (e) => e.size)) {
-    jobs.push({ kind: 'write', fd, position: pos, mtimeSec, entries: run });
-    for (const e of run) pos += span(e);
-  }
+  const { jobs, end } = body(firstAfterHead);
+  pos = end;
   let headError: unknown = null;
   // Once the metadata has failed, the bundle is lost: no further blobs are copied.
   const copying = pool.run<unknown>(jobs, () => headError !== null);
@@ -412,6 +418,56 @@ async function writePlaced(
   }
   envelopeAt += entryHeaderLength(ENVELOPE);
   for (const s of envelope.signaturesAt(signed.value[0]!)) writeAllAt(fd, s.bytes, envelopeAt + s.at);
+}
+
+/**
+ * Write jobs for everything after the metadata, from `position`: the blobs (sorted
+ * digests, each from a file) in compact runs, and the few other entries, each group at
+ * its place among them by name. Returns the jobs and where the last one ends.
+ */
+function bodyJobs(
+  fd: number,
+  position: number,
+  mtimeSec: number,
+  blobs: readonly string[],
+  fileOf: (hex: string) => { path: string; size: number; viaLink: boolean },
+  others: readonly PlacedEntry[],
+): { jobs: Job[]; end: number } {
+  const sorted = sortByUtf8([...others], (e) => e.name);
+  const places = sorted.map((e) => {
+    const place = blobsBefore(blobs, e.name);
+    if (place === null) throw new Error(`${e.name} is a blob's name`);
+    return place;
+  });
+  const jobs: Job[] = [];
+  let pos = position;
+  const run = new BlobRunBuilder();
+  let runAt = pos;
+  const endRun = () => {
+    if (run.length > 0) jobs.push({ kind: 'write', fd, position: runAt, mtimeSec, entries: run.take() });
+  };
+  // Every blob's name has the same length, so the same header length.
+  const blobHeader = blobs.length > 0 ? entryHeaderLength(blobPath(blobs[0]!)) : 0;
+  for (let i = 0, j = 0; i <= blobs.length; i++) {
+    if (j < sorted.length && places[j] === i) {
+      endRun();
+      const group: PlacedEntry[] = [];
+      const at = pos;
+      for (; j < sorted.length && places[j] === i; j++) {
+        group.push(sorted[j]!);
+        pos += entrySpan(entryHeaderLength(sorted[j]!.name), sorted[j]!.size);
+      }
+      jobs.push({ kind: 'write', fd, position: at, mtimeSec, entries: group });
+    }
+    if (i === blobs.length) break;
+    const f = fileOf(blobs[i]!);
+    if (run.length === 0) runAt = pos;
+    run.add(blobs[i]!, f.path, f.size, f.viaLink);
+    pos += entrySpan(blobHeader, f.size);
+    if (batchFull(run.length, run.bytes)) endRun();
+  }
+  endRun();
+  return { jobs, end: pos };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { classify, CLASSIFY_MAX_BYTES, classifyWantsContent } from '../evidence/classify.js';
 import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { hashFileSync } from './read-file.js';
+import { blobPath } from '../bundle/layout.js';
 
 /**
  * The kinds of work an export hands out, in batches, to worker threads (or runs inline
@@ -19,9 +20,76 @@ export interface HashOutcome {
   mediaType: string;
 }
 
+/**
+ * Blobs to write one after another, each from a file, compactly: an export hands out
+ * 100,000 of them, and a message of a few strings and numbers costs a fraction of one with
+ * an object and a name per blob (copied out of one thread and into another).
+ */
+export interface BlobRun {
+  /** Their digests, 64 hex digits each, one after another. */
+  digests: string;
+  /** Their files' paths, a NUL after each (no path holds one). */
+  paths: string;
+  sizes: Float64Array;
+  /** Which of them are reached through a symbolic link the user asked to follow. */
+  viaLink: number[];
+}
+
+/** Gathers blobs into BlobRuns, one run at a time. */
+export class BlobRunBuilder {
+  private digests: string[] = [];
+  private paths: string[] = [];
+  private sizes: number[] = [];
+  private viaLink: number[] = [];
+  /** Bytes of content in the run so far. */
+  bytes = 0;
+
+  get length(): number {
+    return this.sizes.length;
+  }
+
+  add(sha256: string, path: string, size: number, viaLink: boolean): void {
+    // Its digest is checked again against the content it names; here only its length
+    // matters, to keep the run's parts in step.
+    if (sha256.length !== 64 || path.includes('\0')) throw new Error(`blob ${sha256} cannot be sent as given`);
+    if (viaLink) this.viaLink.push(this.sizes.length);
+    this.digests.push(sha256);
+    this.paths.push(path);
+    this.sizes.push(size);
+    this.bytes += size;
+  }
+
+  /** The run gathered so far; the builder starts a new one. */
+  take(): BlobRun {
+    const run: BlobRun = { digests: this.digests.join(''), paths: this.paths.join('\0') + '\0', sizes: Float64Array.from(this.sizes), viaLink: this.viaLink };
+    this.digests = [];
+    this.paths = [];
+    this.sizes = [];
+    this.viaLink = [];
+    this.bytes = 0;
+    return run;
+  }
+}
+
+/** The entries a BlobRun stands for, named blobs/sha256/<digest>. */
+export function blobRunEntries(run: BlobRun): PlacedEntry[] {
+  const out: PlacedEntry[] = new Array(run.sizes.length);
+  const links = new Set(run.viaLink);
+  let at = 0;
+  for (let k = 0; k < out.length; k++) {
+    const end = run.paths.indexOf('\0', at);
+    if (end < 0) throw new Error('a blob run holds fewer paths than sizes');
+    const sha256 = run.digests.slice(64 * k, 64 * k + 64);
+    out[k] = { name: blobPath(sha256), size: run.sizes[k]!, mode: 0o644, sha256, path: run.paths.slice(at, end), viaLink: links.has(k) };
+    at = end + 1;
+  }
+  if (at !== run.paths.length || run.digests.length !== 64 * out.length) throw new Error('a blob run\'s parts disagree in length');
+  return out;
+}
+
 export type Job =
   | { kind: 'hash'; files: HashTask[] }
-  | { kind: 'write'; fd: number; position: number; mtimeSec: number; entries: PlacedEntry[] }
+  | { kind: 'write'; fd: number; position: number; mtimeSec: number; entries: PlacedEntry[] | BlobRun }
   // Ed25519 with a pure-JS SHA-512 over a large manifest takes about a second: on a
   // pool thread it runs while the other threads write the blobs. The pool moves
   // `message` to the thread when it can: the caller must not read it afterwards.
@@ -30,7 +98,10 @@ export type Job =
 export type Progress = (bytes: number, files: number) => void;
 
 export async function runJob(job: Job, progress: Progress): Promise<HashOutcome[] | Uint8Array[] | number> {
-  if (job.kind === 'write') return writeEntriesSync(job.fd, job.position, job.entries, job.mtimeSec, progress);
+  if (job.kind === 'write') {
+    const entries = Array.isArray(job.entries) ? job.entries : blobRunEntries(job.entries);
+    return writeEntriesSync(job.fd, job.position, entries, job.mtimeSec, progress);
+  }
   if (job.kind === 'sign') {
     // Loaded on first use: a third of a worker's start-up otherwise, for one job.
     const { sign } = await import('../crypto/ed25519.js');

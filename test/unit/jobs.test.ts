@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { BlobRunBuilder, blobRunEntries } from '../../src/export/jobs.js';
+import { sha256Hex } from '../../src/crypto/sha256.js';
+
+describe('BlobRun', () => {
+  const blobs = Array.from({ length: 7 }, (_, k) => ({
+    sha256: sha256Hex(String(k)),
+    path: k === 3 ? '/in/ünï cödé\n/x' : `/in/d/f${k}.bin`,
+    size: k * 1000,
+    viaLink: k % 3 === 1,
+  }));
+
+  it('stands for the blobs it was given, across a thread border, and the builder starts afresh', () => {
+    const b = new BlobRunBuilder();
+    for (const x of blobs) b.add(x.sha256, x.path, x.size, x.viaLink);
+    expect([b.length, b.bytes]).toEqual([7, 21_000]);
+    const run = structuredClone(b.take());
+    expect(blobRunEntries(run)).toEqual(blobs.map((x) => ({ name: `blobs/sha256/${x.sha256}`, size: x.size, mode: 0o644, sha256: x.sha256, path: x.path, viaLink: x.viaLink })));
+    expect([b.length, b.bytes]).toEqual([0, 0]);
+    b.add(blobs[0]!.sha256, blobs[0]!.path, 5, false);
+    expect(blobRunEntries(b.take())).toEqual([{ name: `blobs/sha256/${blobs[0]!.sha256}`, size: 5, mode: 0o644, sha256: blobs[0]!.sha256, path: blobs[0]!.path, viaLink: false }]);
+  });
+
+  it('refuses what it cannot carry, and runs whose parts disagree', () => {
+    const b = new BlobRunBuilder();
+    expect(() => b.add('abc', '/x', 1, false)).toThrow(/cannot be sent/);
+    expect(() => b.add(blobs[0]!.sha256, '/x\0y', 1, false)).toThrow(/cannot be sent/);
+    b.add(blobs[0]!.sha256, '/x', 1, false);
+    b.add(blobs[1]!.sha256, '/y', 2, false);
+    const run = b.take();
+    expect(() => blobRunEntries({ ...run, paths: '/x\0' })).toThrow(/fewer paths/);
+    expect(() => blobRunEntries({ ...run, paths: '/x\0/y\0/z\0' })).toThrow(/disagree/);
+    expect(() => blobRunEntries({ ...run, digests: run.digests + 'a' })).toThrow(/disagree/);
+  });
+});
