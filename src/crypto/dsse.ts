@@ -152,7 +152,7 @@ const BASE64_SLICE = 3 << 14;
 
 export function signEnvelope(payloadType: string, payload: Uint8Array, keys: readonly SigningKey[]): DsseEnvelope {
   const msg = pae(payloadType, payload);
-  return envelopeOf(payloadType, payload, keys.map((k) => ({ keyid: k.keyid, sig: sign(msg, k.seed) })));
+  return envelopeOf(payloadType, payload, keys.map((k) => ({ keyid: k.keyid, sig: sign(msg, k.seed, k.raw) })));
 }
 
 export function verifySignature(payloadType: string, payload: Uint8Array, sigB64: string, key: PublicKey): boolean {

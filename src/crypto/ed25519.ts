@@ -22,8 +22,11 @@ const L = 2n ** 252n + 27742317777372353535851937790883648493n;
  * during the call, or two different messages would share one nonce, which gives the key
  * away. The export's signing thread gets the manifest in memory nothing writes to again.
  */
-export function sign(message: Uint8Array, secretSeed: Uint8Array): Uint8Array {
+export function sign(message: Uint8Array, secretSeed: Uint8Array, publicKey?: Uint8Array): Uint8Array {
   const { prefix, scalar, pointBytes } = ed.utils.getExtendedPublicKey(secretSeed);
+  // The public key a signer publishes may come from elsewhere (node:crypto reads it from
+  // the key file): a signature it would not verify is refused here, not at verification.
+  if (publicKey !== undefined && !equalBytes(pointBytes, publicKey)) throw new Error('the signing key does not match the public key given for it');
   const r = leToBigint(sha512.create().update(prefix).update(message).digest()) % L;
   const R = ed.Point.BASE.multiply(r).toBytes();
   const k = leToBigint(sha512.create().update(R).update(pointBytes).update(message).digest()) % L;
@@ -33,6 +36,12 @@ export function sign(message: Uint8Array, secretSeed: Uint8Array): Uint8Array {
   let v = S;
   for (let i = 32; i < 64; i++, v >>= 8n) sig[i] = Number(v & 0xffn);
   return sig;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function leToBigint(b: Uint8Array): bigint {

@@ -26,7 +26,7 @@ import type { Authorization } from '../authority/record.js';
 import { collectInputs, type InputFile } from './collect.js';
 import { InputReadError, readVerified } from './read-file.js';
 import { materialized, writeAllAt, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
-import { BlobRunBuilder, type HashOutcome, type Job } from './jobs.js';
+import { BlobRunBuilder, type HashOutcome, type Job, type Signer } from './jobs.js';
 import { JobPool, THREADS_MIN_FILES } from './pool.js';
 
 export interface ExportOptions {
@@ -280,7 +280,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
 
   const file = new AtomicFile(opts.out, 0o644, opts.force ?? false);
   try {
-    const seeds = signerKeys.map((k) => k.seed);
+    const signers: Signer[] = signerKeys.map((k) => ({ seed: k.seed, publicKey: k.raw }));
     const headOf = (m: Made, envelope: Pick<PlacedEntry, 'data'> | Pick<PlacedEntry, 'pieces'>): PlacedEntry[] => [
       { name: MANIFEST, size: manifestSize, mode: 0o644, data: m.payload },
       { name: ENVELOPE, size: template.size, mode: 0o644, ...envelope },
@@ -294,7 +294,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
           return { path: source.path, size: artifact.size, viaLink: source.viaLink === true };
         };
         let m: Made | null = null;
-        await writePlaced(pool, file.fd, headSizes, (at) => bodyJobs(file.fd, at, mtimeSec, blobs, fileOf, extraEntries), mtimeSec, seeds, template, () => {
+        await writePlaced(pool, file.fd, headSizes, (at) => bodyJobs(file.fd, at, mtimeSec, blobs, fileOf, extraEntries), mtimeSec, signers, template, () => {
           const got = metadata();
           m = got;
           return { message: got.message, head: headOf(got, { pieces: () => template.pieces(got.payload) }) };
@@ -311,7 +311,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
       });
       const rest = mergeByUtf8(blobEntries, extraEntries, (e) => e.name);
       const m = metadata();
-      const envelope = template.fill(m.payload, seeds.map((seed) => sign(m.message, seed)));
+      const envelope = template.fill(m.payload, signers.map((k) => sign(m.message, k.seed, k.publicKey)));
       await writeSequential(pool, file.fd, gzipLevel, [...headOf(m, { data: envelope }), ...rest], mtimeSec, streams);
       return m;
     });
@@ -375,7 +375,7 @@ async function writePlaced(
   headSizes: readonly { name: string; size: number }[],
   body: (position: number) => { jobs: Job[]; end: number },
   mtimeSec: number,
-  seeds: Uint8Array[],
+  signers: Signer[],
   envelope: EnvelopeTemplate,
   metadata: () => { message: Uint8Array; head: PlacedEntry[] },
 ): Promise<void> {
@@ -396,7 +396,7 @@ async function writePlaced(
     // Shared, so the signing thread reads it where it lies, and the manifest entry (a
     // view of it) is still readable here. Moved instead, it would be gone from here.
     if (!(message.buffer instanceof SharedArrayBuffer)) throw new Error('the message to sign is not in shared memory');
-    signing = pool.run<Uint8Array[]>([{ kind: 'sign', message, seeds }]);
+    signing = pool.run<Uint8Array[]>([{ kind: 'sign', message, signers }]);
     signing.catch(() => undefined);
     // The pool writes from where the head is reserved to the end: it must end there.
     const headEnd = writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));

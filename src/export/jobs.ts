@@ -93,7 +93,13 @@ export type Job =
   // Ed25519 with a pure-JS SHA-512 over a large manifest takes about a second: on a
   // pool thread it runs while the other threads write the blobs. The pool moves
   // `message` to the thread when it can: the caller must not read it afterwards.
-  | { kind: 'sign'; message: Uint8Array; seeds: Uint8Array[] };
+  | { kind: 'sign'; message: Uint8Array; signers: Signer[] };
+
+/** A key to sign with: its seed, and the public key the bundle names, which must match. */
+export interface Signer {
+  seed: Uint8Array;
+  publicKey: Uint8Array;
+}
 
 export type Progress = (bytes: number, files: number) => void;
 
@@ -105,7 +111,7 @@ export async function runJob(job: Job, progress: Progress): Promise<HashOutcome[
   if (job.kind === 'sign') {
     // Loaded on first use: a third of a worker's start-up otherwise, for one job.
     const { sign } = await import('../crypto/ed25519.js');
-    return job.seeds.map((seed) => sign(job.message, seed));
+    return job.signers.map((k) => sign(job.message, k.seed, k.publicKey));
   }
   const out: HashOutcome[] = [];
   for (const f of job.files) {

@@ -137,4 +137,12 @@ describe('sign, hashing the message in place', () => {
     const seed = hex(rfc[0]!.secretKey);
     expect(toHex(sign(shared.subarray(10, 14), seed))).toBe(toHex(ed.sign(hex('00112233'), seed)));
   });
+
+  it('signs only for the public key it is told the seed has', () => {
+    const seed = hex(rfc[0]!.secretKey);
+    const msg = hex('00112233');
+    expect(toHex(sign(msg, seed, hex(rfc[0]!.publicKey)))).toBe(toHex(sign(msg, seed)));
+    expect(() => sign(msg, seed, hex(rfc[1]!.publicKey))).toThrow(/does not match the public key/);
+    expect(() => sign(msg, seed, hex(rfc[0]!.publicKey).subarray(1))).toThrow(/does not match the public key/);
+  });
 });

@@ -38,6 +38,17 @@ function usageFailure(fn: () => unknown): StellaError {
 
 const spkiDerOf = (pem: string): Buffer => createPublicKey(pem).export({ format: 'der', type: 'spki' });
 
+describe('parsePrivateKeyPem and noble', () => {
+  it('reads the public key node:crypto derives, which is the one noble derives from the seed', async () => {
+    const { publicKeyOf } = await import('../../src/crypto/ed25519.js');
+    for (let k = 0; k < 20; k++) {
+      const { privateKey } = generateKeyPairSync('ed25519');
+      const key = parsePrivateKeyPem(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 'test key', undefined);
+      expect(Buffer.from(key.raw).toString('hex')).toBe(Buffer.from(publicKeyOf(key.seed)).toString('hex'));
+    }
+  });
+});
+
 describe('fixture keys', () => {
   it.each(['acme-signer', 'acme-cosigner', 'globex-signer'])('%s: SPKI and PKCS#8 agree, keyid as published', (name) => {
     const pub = parsePublicKeyPem(keyFile(`${name}.pub`), `${name}.pub`);
