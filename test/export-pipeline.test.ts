@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync, truncateSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync, truncateSync, symlinkSync } from 'node:fs';
 import { spawnSync } from './helpers/spawn.js';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
@@ -71,6 +71,27 @@ describe('export pipeline', () => {
     const trust = writeTrustFile(join(root, 'trust.json'), { acme: [KEYS.acme.pub] });
     const v = mustRun(['verify', join(root, 'pooled.tar'), '--trust', trust, '--tenant', 'acme']);
     expect(v.stdout).toMatch(/^verified: /m);
+  });
+
+  it('signs with no key whose public half is not the one the bundle would name, and leaves no bundle', async () => {
+    const root = tempDir();
+    const dir = join(root, 'in');
+    mkdirSync(dir);
+    for (let k = 0; k < 20; k++) writeFileSync(join(dir, `f${k}.txt`), `file ${k}\n`);
+    const other = parsePrivateKeyPem(readFileSync(KEYS.globex.key, 'utf8'), KEYS.globex.key, undefined);
+    // acme's seed, named as globex's key.
+    const forged = { ...other, seed: key.seed };
+    const compiled = (await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js');
+    const cases: [string, (o: ExportOptions) => Promise<unknown>, Partial<ExportOptions>][] = [
+      ['plain.tar', exportBundle, {}],
+      ['threads.tar', compiled.exportBundle, { threads: 2 }],
+      ['zipped.tar.gz', exportBundle, {}],
+    ];
+    for (const [name, run, extra] of cases) {
+      const out = join(root, name);
+      await expect(run(base(dir, out, { keys: [forged], ...extra }))).rejects.toThrow(/does not match the public key/);
+      expect(readdirSync(root).sort()).toEqual(['in']);
+    }
   });
 
   it('starts worker threads only where they repay their start, or when asked', async () => {

@@ -22,11 +22,11 @@ const L = 2n ** 252n + 27742317777372353535851937790883648493n;
  * during the call, or two different messages would share one nonce, which gives the key
  * away. The export's signing thread gets the manifest in memory nothing writes to again.
  */
-export function sign(message: Uint8Array, secretSeed: Uint8Array, publicKey?: Uint8Array): Uint8Array {
+export function sign(message: Uint8Array, secretSeed: Uint8Array, publicKey: Uint8Array): Uint8Array {
   const { prefix, scalar, pointBytes } = ed.utils.getExtendedPublicKey(secretSeed);
-  // The public key a signer publishes may come from elsewhere (node:crypto reads it from
-  // the key file): a signature it would not verify is refused here, not at verification.
-  if (publicKey !== undefined && !equalBytes(pointBytes, publicKey)) throw new Error('the signing key does not match the public key given for it');
+  // The public key a signer publishes comes from elsewhere (node:crypto reads it from the
+  // key file): a signature it would not verify is refused here, not at verification.
+  if (!equalBytes(pointBytes, publicKey)) throw new Error('the signing key does not match the public key given for it');
   const r = leToBigint(sha512.create().update(prefix).update(message).digest()) % L;
   const R = ed.Point.BASE.multiply(r).toBytes();
   const k = leToBigint(sha512.create().update(R).update(pointBytes).update(message).digest()) % L;

@@ -49,8 +49,8 @@ export class BlobRunBuilder {
   }
 
   add(sha256: string, path: string, size: number, viaLink: boolean): void {
-    // Its digest is checked again against the content it names; here only its length
-    // matters, to keep the run's parts in step.
+    // The export's digests are checked by its checksum list, and each again against the
+    // content it names; here only the length matters, to keep the run's parts in step.
     if (sha256.length !== 64 || path.includes('\0')) throw new Error(`blob ${sha256} cannot be sent as given`);
     if (viaLink) this.viaLink.push(this.sizes.length);
     this.digests.push(sha256);
@@ -61,6 +61,7 @@ export class BlobRunBuilder {
 
   /** The run gathered so far; the builder starts a new one. */
   take(): BlobRun {
+    if (this.sizes.length === 0) throw new Error('an empty blob run');
     const run: BlobRun = { digests: this.digests.join(''), paths: this.paths.join('\0') + '\0', sizes: Float64Array.from(this.sizes), viaLink: this.viaLink };
     this.digests = [];
     this.paths = [];
@@ -83,7 +84,9 @@ export function blobRunEntries(run: BlobRun): PlacedEntry[] {
     out[k] = { name: blobPath(sha256), size: run.sizes[k]!, mode: 0o644, sha256, path: run.paths.slice(at, end), viaLink: links.has(k) };
     at = end + 1;
   }
-  if (at !== run.paths.length || run.digests.length !== 64 * out.length) throw new Error('a blob run\'s parts disagree in length');
+  if (at !== run.paths.length || run.digests.length !== 64 * out.length || run.viaLink.some((k) => !(k >= 0 && k < out.length))) {
+    throw new Error('a blob run\'s parts disagree in length');
+  }
   return out;
 }
 

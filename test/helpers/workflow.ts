@@ -187,7 +187,7 @@ export function rawHeaders(file: string): Map<string, Buffer> {
 
 /** A DSSE signature made outside the CLI, with whatever keyid the test wants it to claim. */
 export function rawSignature(payload: Buffer, key: SigningKey, keyid: string | undefined): { keyid?: string; sig: string } {
-  const sig = Buffer.from(sign(pae(IN_TOTO_PAYLOAD_TYPE, payload), key.seed)).toString('base64');
+  const sig = Buffer.from(sign(pae(IN_TOTO_PAYLOAD_TYPE, payload), key.seed, key.raw)).toString('base64');
   return keyid === undefined ? { sig } : { keyid, sig };
 }
 

@@ -10,7 +10,7 @@ describe('BlobRun', () => {
     viaLink: k % 3 === 1,
   }));
 
-  it('stands for the blobs it was given, across a thread border, and the builder starts afresh', () => {
+  it('stands for the blobs it was given, through a structured clone (as between threads), and the builder starts afresh', () => {
     const b = new BlobRunBuilder();
     for (const x of blobs) b.add(x.sha256, x.path, x.size, x.viaLink);
     expect([b.length, b.bytes]).toEqual([7, 21_000]);
@@ -31,5 +31,7 @@ describe('BlobRun', () => {
     expect(() => blobRunEntries({ ...run, paths: '/x\0' })).toThrow(/fewer paths/);
     expect(() => blobRunEntries({ ...run, paths: '/x\0/y\0/z\0' })).toThrow(/disagree/);
     expect(() => blobRunEntries({ ...run, digests: run.digests + 'a' })).toThrow(/disagree/);
+    expect(() => blobRunEntries({ ...run, viaLink: [2] })).toThrow(/disagree/);
+    expect(() => b.take()).toThrow(/empty blob run/);
   });
 });

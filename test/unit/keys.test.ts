@@ -63,7 +63,7 @@ describe('fixture keys', () => {
     expect(createHash('sha256').update(der).digest('hex')).toBe(keyid);
     // The seed signs, the public key verifies.
     const msg = Buffer.from('evidence');
-    expect(verify(sign(msg, priv.seed), msg, pub.raw)).toBe(true);
+    expect(verify(sign(msg, priv.seed, priv.raw), msg, pub.raw)).toBe(true);
   });
 
   it('the public key can also be derived from a private key file', () => {
