@@ -62,7 +62,16 @@ export function collectInputs(paths: readonly string[], opts: CollectOptions = {
     else throw usageError('INPUT_TYPE', `cannot export ${arg}: not a regular file or directory`);
   }
   if (files.length === 0) throw usageError('NO_INPUTS', 'nothing to export: the inputs contain no files');
-  return sortByUtf8(files, (f) => f.name);
+  const sorted = sortByUtf8(files, (f) => f.name);
+  // One directory's names are taken as distinct as listed (no map for 100,000 of them);
+  // a file system that lists a name twice is caught here, sorted side by side, instead
+  // of making a manifest that verify would refuse.
+  for (let k = 1; k < sorted.length; k++) {
+    if (sorted[k]!.name === sorted[k - 1]!.name) {
+      throw usageError('INPUT_NAME_CONFLICT', `the file system lists ${JSON.stringify(sorted[k]!.name)} twice (${sorted[k]!.path}): check it, then export again`);
+    }
+  }
+  return sorted;
 }
 
 function statInput(abs: string, shown: string, opts: CollectOptions): { st: Stats; viaLink: boolean } {
