@@ -1,5 +1,5 @@
 import { SHA256_HEX } from '../crypto/sha256.js';
-import { blobPath, blobsBefore, compareUtf8, sortByUtf8 } from './layout.js';
+import { blobPath, compareUtf8, placeAmongBlobs } from './layout.js';
 import { utf8Length, writePieces } from '../util/utf8.js';
 
 export interface ChecksumLine {
@@ -33,21 +33,15 @@ export class ChecksumList {
     private readonly blobs: readonly string[],
     others: readonly ChecksumLine[],
   ) {
-    // Checked, not trusted: lowercase hex sorts by the engine's comparison as by UTF-8 bytes.
-    for (let k = 0; k < blobs.length; k++) {
-      if (!SHA256_HEX.test(blobs[k]!)) throw new Error(`checksums: blob ${JSON.stringify(blobs[k])} is not a SHA-256 digest`);
-      if (k > 0 && !(blobs[k - 1]! < blobs[k]!)) throw new Error(`checksums: blob ${blobs[k]} is out of order or listed twice`);
-    }
-    this.others = sortByUtf8([...others], (l) => l.path);
+    // Checked, not trusted: lowercase hex sorts by the engine's comparison as by UTF-8
+    // bytes, and makes every blob line the same length.
+    for (const hex of blobs) if (!SHA256_HEX.test(hex)) throw new Error(`checksums: blob ${JSON.stringify(hex)} is not a SHA-256 digest`);
+    const { sorted, places } = placeAmongBlobs(blobs, others, (l) => l.path);
+    this.others = sorted;
+    this.placeOf = places;
     // A blob's line: its digest, two spaces, its path, a newline.
     let bytes = blobs.length * (64 + 2 + blobPath('').length + 64 + 1);
-    this.placeOf = this.others.map((l, k) => {
-      if (k > 0 && compareUtf8(this.others[k - 1]!.path, l.path) === 0) throw new Error(`checksums: ${l.path} is listed twice`);
-      bytes += utf8Length(l.sha256) + 3 + utf8Length(l.path);
-      const place = blobsBefore(blobs, l.path);
-      if (place === null) throw new Error(`checksums: ${l.path} is listed twice`);
-      return place;
-    });
+    for (const l of sorted) bytes += utf8Length(l.sha256) + 3 + utf8Length(l.path);
     this.bytes = bytes;
   }
 

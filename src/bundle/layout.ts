@@ -46,42 +46,45 @@ export function sortByUtf8<T>(items: T[], key: (t: T) => string): T[] {
 }
 
 /**
- * `sorted` (already in compareUtf8 order of the key, no key twice: an export's blobs, by
- * digest) and `others` (a few, any order) as one list in that order. Sorting 100,000 items that are
- * nearly in order still costs a check of every key and a comparison each; this sorts the
- * few and merges.
+ * Where a bundle's few other files go among its blobs, in the order of their paths by
+ * compareUtf8: the others sorted, and for each how many blobs have a path,
+ * blobs/sha256/<digest>, that sorts before its own. The blobs are given as their digests,
+ * sorted (lowercase hex, which the checksum list checks): no path string or object is made
+ * for each of 100,000 of them. Every writer of that order (the checksum list, the archive
+ * placed by offsets, the archive written in sequence) places its entries by this. Throws
+ * on blobs out of order and on a path listed twice, among the others or as a blob's.
  */
-export function mergeByUtf8<T>(sorted: readonly T[], others: T[], key: (t: T) => string): T[] {
-  // Checked, not trusted: one comparison an item, against the sort's many.
-  for (let k = 1; k < sorted.length; k++) {
-    if (compareUtf8(key(sorted[k - 1]!), key(sorted[k]!)) >= 0) throw new Error(`mergeByUtf8: ${JSON.stringify(key(sorted[k]!))} is out of order`);
+export function placeAmongBlobs<T>(blobs: readonly string[], others: readonly T[], path: (t: T) => string): { sorted: T[]; places: number[] } {
+  // Checked, not trusted: one comparison a blob.
+  for (let k = 1; k < blobs.length; k++) {
+    if (!(blobs[k - 1]! < blobs[k]!)) throw new Error(`blob ${blobs[k]} is out of order or listed twice`);
   }
-  const few = sortByUtf8(others, key);
-  const out: T[] = new Array(sorted.length + few.length);
-  let i = 0;
-  let j = 0;
-  for (let k = 0; k < out.length; k++) {
-    out[k] = j === few.length || (i < sorted.length && compareUtf8(key(sorted[i]!), key(few[j]!)) <= 0) ? sorted[i++]! : few[j++]!;
-  }
-  return out;
+  const sorted = sortByUtf8([...others], path);
+  const places = sorted.map((t, k) => {
+    if (k > 0 && compareUtf8(path(sorted[k - 1]!), path(t)) === 0) throw new Error(`${path(t)} is listed twice`);
+    let lo = 0;
+    let hi = blobs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareUtf8(path(t), blobPath(blobs[mid]!));
+      if (c === 0) throw new Error(`${path(t)} is listed twice`);
+      if (c > 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  });
+  return { sorted, places };
 }
 
-/**
- * How many blobs (their digests, sorted) have a path, blobs/sha256/<digest>, that sorts
- * before `path` by compareUtf8; null when one has exactly that path. Where another file
- * goes among a bundle's blobs, without a path string for each of them.
- */
-export function blobsBefore(blobs: readonly string[], path: string): number | null {
-  let lo = 0;
-  let hi = blobs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = compareUtf8(path, blobPath(blobs[mid]!));
-    if (c === 0) return null;
-    if (c > 0) lo = mid + 1;
-    else hi = mid;
+/** One item per blob (in the blobs' order) and the others placed by placeAmongBlobs, as one list in order. */
+export function amongBlobs<B, T>(blobItems: readonly B[], placed: { sorted: readonly T[]; places: readonly number[] }): (B | T)[] {
+  const out: (B | T)[] = [];
+  let j = 0;
+  for (let i = 0; i <= blobItems.length; i++) {
+    for (; j < placed.sorted.length && placed.places[j] === i; j++) out.push(placed.sorted[j]!);
+    if (i < blobItems.length) out.push(blobItems[i]!);
   }
-  return lo;
+  return out;
 }
 
 /** Code units where UTF-16 and UTF-8 order can disagree. */

@@ -9,7 +9,7 @@ import { spkiPem, type SigningKey } from '../crypto/keys.js';
 import { envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeOfPieces, type EnvelopeTemplate } from '../crypto/dsse.js';
 import { sign, SIGNATURE_BYTES } from '../crypto/ed25519.js';
 import { ChecksumList } from '../bundle/checksums.js';
-import { blobPath, blobsBefore, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, mergeByUtf8, sortByUtf8, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
+import { amongBlobs, blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, placeAmongBlobs, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
 import { END_OF_ARCHIVE, entryHeaderLength, entrySpan, TarWriter } from '../bundle/tar-writer.js';
 import { VERIFY_MD } from '../bundle/verify-doc.js';
 import { VERIFY_SH } from '../bundle/verify-script.js';
@@ -309,7 +309,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
         streams.set(name, source.read);
         return { name, size: artifact.size, mode: 0o644, sha256: hex };
       });
-      const rest = mergeByUtf8(blobEntries, extraEntries, (e) => e.name);
+      const rest = amongBlobs(blobEntries, placeAmongBlobs(blobs, extraEntries, (e) => e.name));
       const m = metadata();
       const envelope = template.fill(m.payload, signers.map((k) => sign(m.message, k.seed, k.publicKey)));
       await writeSequential(pool, file.fd, gzipLevel, [...headOf(m, { data: envelope }), ...rest], mtimeSec, streams);
@@ -438,14 +438,7 @@ function bodyJobs(
   fileOf: (hex: string) => { path: string; size: number; viaLink: boolean },
   others: readonly PlacedEntry[],
 ): { jobs: Job[]; ends: number[]; end: number } {
-  const sorted = sortByUtf8([...others], (e) => e.name);
-  const places = sorted.map((e) => {
-    const place = blobsBefore(blobs, e.name);
-    if (place === null) throw new Error(`${e.name} is a blob's name`);
-    return place;
-  });
-  // Rising places, or the loop below would pass an entry by (blobs out of order).
-  if (places.some((p, k) => k > 0 && p < places[k - 1]!)) throw new Error('the other entries are out of order among the blobs');
+  const { sorted, places } = placeAmongBlobs(blobs, others, (e) => e.name);
   const jobs: Job[] = [];
   const ends: number[] = [];
   let pos = position;

@@ -95,7 +95,8 @@ export type Job =
   | { kind: 'write'; fd: number; position: number; mtimeSec: number; entries: PlacedEntry[] | BlobRun }
   // Ed25519 with a pure-JS SHA-512 over a large manifest takes about a second: on a
   // pool thread it runs while the other threads write the blobs. The pool moves
-  // `message` to the thread when it can: the caller must not read it afterwards.
+  // `message` to the thread when it owns its memory: the caller must not read it
+  // afterwards. Shared memory is never moved (the export's message is shared, and read on).
   | { kind: 'sign'; message: Uint8Array; signers: Signer[] };
 
 /** A key to sign with: its seed, and the public key the bundle names, which must match. */

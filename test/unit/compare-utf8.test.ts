@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareUtf8, mergeByUtf8, sortByUtf8 } from '../../src/bundle/layout.js';
+import { createHash } from 'node:crypto';
+import { amongBlobs, compareUtf8, placeAmongBlobs, sortByUtf8 } from '../../src/bundle/layout.js';
 
 const byBytes = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 
@@ -40,27 +41,34 @@ describe('compareUtf8', () => {
     expect(sortByUtf8(['\ue000', '😀', 'a'], (s) => s)).toEqual(['a', '\ue000', '😀']);
   });
 
-  it('mergeByUtf8 of a sorted list and a few others in any order is the whole list sorted', () => {
-    const ch = fc.constantFrom('a', 'b', '/', '0', 'é', '\ue000', '😀');
+  it('placeAmongBlobs and amongBlobs put a few other paths, in any order, among sorted blobs as a full sort does', () => {
+    const digest = (n: number) => createHash('sha256').update(String(n)).digest('hex');
+    const ch = fc.constantFrom('a', 'b', '/', '0', 'f', 'é', '\ue000', '😀');
     const str = fc.array(ch, { maxLength: 5 }).map((xs) => xs.join(''));
+    // Plain paths, and paths that share the blobs' prefix (some of a digest's first digits).
+    const other = fc.oneof(str, fc.tuple(fc.nat(50), fc.nat(64), str).map(([n, cut, tail]) => `blobs/sha256/${digest(n).slice(0, cut)}${tail}`));
     fc.assert(
-      fc.property(fc.uniqueArray(str, { maxLength: 30 }), fc.nat(), (names, cut) => {
-        const k = names.length ? cut % (names.length + 1) : 0;
-        const sorted = names.slice(0, k).sort(compareUtf8);
-        const others = names.slice(k);
-        const got = mergeByUtf8(sorted.map((name) => ({ name })), others.map((name) => ({ name })), (t) => t.name).map((t) => t.name);
-        expect(got).toEqual([...names].sort(compareUtf8));
+      fc.property(fc.uniqueArray(fc.nat(50)), fc.uniqueArray(other, { maxLength: 8 }), (ns, paths) => {
+        const blobs = ns.map(digest).sort();
+        const names = new Set(blobs.map((h) => `blobs/sha256/${h}`));
+        const others = paths.filter((p) => !names.has(p));
+        const got = amongBlobs(blobs.map((h) => `blobs/sha256/${h}`), placeAmongBlobs(blobs, others, (p) => p));
+        expect(got).toEqual([...names, ...others].sort(compareUtf8));
       }),
       { numRuns: 2000 },
     );
-    expect(() => mergeByUtf8(['b', 'a'], [], (s) => s)).toThrow(/"a" is out of order/);
-    expect(() => mergeByUtf8(['a', 'a'], [], (s) => s)).toThrow(/out of order/);
+    const [a, b] = [digest(1), digest(2)].sort();
+    expect(() => placeAmongBlobs([b!, a!], [], (p) => p)).toThrow(/out of order or listed twice/);
+    expect(() => placeAmongBlobs([a!, a!], [], (p) => p)).toThrow(/out of order or listed twice/);
+    expect(() => placeAmongBlobs([a!], [`blobs/sha256/${a}`], (p) => p)).toThrow(/listed twice/);
+    expect(() => placeAmongBlobs([], ['x', 'x'], (p) => p)).toThrow(/x is listed twice/);
     // Blob names first and last, the other files between and around them.
-    const blobs = ['blobs/sha256/00', 'blobs/sha256/ff'];
-    expect(mergeByUtf8(blobs, ['verify.sh', 'VERIFY.md', 'audit/acme.jsonl', 'keys/ab.pub'], (s) => s)).toEqual([
+    expect(amongBlobs(['B1', 'B2'], placeAmongBlobs(['00', 'ff'], ['verify.sh', 'VERIFY.md', 'audit/acme.jsonl', 'keys/ab.pub', 'blobs/sha256/0f'], (p) => p))).toEqual([
       'VERIFY.md',
       'audit/acme.jsonl',
-      ...blobs,
+      'B1',
+      'blobs/sha256/0f',
+      'B2',
       'keys/ab.pub',
       'verify.sh',
     ]);
