@@ -10,8 +10,9 @@
  * - the hardware figures that bound them (the fastest of 3 each): node:crypto SHA-256 on
  *   one core, writing plus fdatasync of as many bytes as the bundle holds, and the two
  *   passes over the inputs with nothing else: a thread per core opening, reading,
- *   hashing and closing each file (the first pass also fstats), as the export's passes
- *   must at least;
+ *   hashing and closing each file (the first pass also fstats, and keeps the bytes of
+ *   files up to 8 KiB in a spill, from which the second reads them), as the export's
+ *   passes must at least;
  * - memory: the export's minor page faults (first touches of a page, whatever thread),
  *   and what a first touch costs here, timed on fresh memory.
  */
@@ -27,20 +28,48 @@ import { fileURLToPath } from 'node:url';
 // once, not once a pass.
 if (!isMainThread) {
   const buf = Buffer.allocUnsafe(1 << 20);
-  const { files, fstat } = await new Promise((resolve) => {
+  const { files, first: isFirst, spill, keepMax, kept: keptIn } = await new Promise((resolve) => {
     parentPort.once('message', resolve);
     parentPort.postMessage('up');
   });
-  for (const p of files) {
+  // As the export: the first pass keeps the bytes of files up to keepMax in a spill
+  // (one write a MiB), and the second reads those from there, one call each.
+  const spillFd = openSync(spill, isFirst ? 'w+' : 'r');
+  const room = Buffer.allocUnsafe(1 << 20);
+  let fill = 0;
+  let spillEnd = 0;
+  const flush = () => {
+    writeSync(spillFd, room, 0, fill, spillEnd);
+    spillEnd += fill;
+    fill = 0;
+  };
+  const kept = [];
+  for (let i = 0; i < files.length; i++) {
+    const p = files[i];
+    // `kept` holds an offset in the spill and a size per file (-1: not kept).
+    if (!isFirst && keptIn[2 * i] >= 0) {
+      const size = keptIn[2 * i + 1];
+      readSync(spillFd, buf, 0, size, keptIn[2 * i]);
+      hashOnce('sha256', buf.subarray(0, size));
+      continue;
+    }
     const fd = openSync(p, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     // No more calls than the export's passes make, and no costlier ones: the first pass
     // stops at fstat's size (the export reads on until read() says 0), the second at a
     // read that comes back short of what it asked; a file read in one call is hashed
     // with the one-shot call, as the export does.
-    const size = fstat ? fstatSync(fd).size : -1;
+    const size = isFirst ? fstatSync(fd).size : -1;
     const first = readSync(fd, buf, 0, buf.length, null);
-    if (first === size || (size < 0 && first < buf.length)) hashOnce('sha256', buf.subarray(0, first));
-    else {
+    if (first === size || (size < 0 && first < buf.length)) {
+      hashOnce('sha256', buf.subarray(0, first));
+      if (isFirst && first <= keepMax) {
+        if (fill + first > room.length) flush();
+        buf.copy(room, fill, 0, first);
+        kept.push(spillEnd + fill, first);
+        fill += first;
+      } else if (isFirst) kept.push(-1, 0);
+    } else {
+      if (isFirst) kept.push(-1, 0);
       const hash = createHash('sha256');
       hash.update(buf.subarray(0, first));
       for (let got = first, n; first > 0 && (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
@@ -52,7 +81,9 @@ if (!isMainThread) {
     }
     closeSync(fd);
   }
-  parentPort.postMessage('done');
+  if (isFirst) flush();
+  closeSync(spillFd);
+  parentPort.postMessage(isFirst ? kept : 'done');
   await new Promise(() => undefined);
 }
 
@@ -149,8 +180,12 @@ function filesUnder(dir) {
   return out;
 }
 
-/** One pass over `files` on a thread per core: open, (fstat,) read to the end, hash, close. */
-async function readPassMs(files, fstat) {
+/**
+ * One pass over `files` on a thread per core: open, (fstat,) read to the end, hash,
+ * close; the first keeps small files in a spill per thread (under `work`) and gives
+ * where, for the second. Resolves to the time, and for the first what it kept.
+ */
+async function readPassMs(files, work, keepMax, kept = null) {
   const cores = availableParallelism();
   const workers = [];
   const up = [];
@@ -170,26 +205,28 @@ async function readPassMs(files, fstat) {
       w.once('error', reject);
       w.once('message', resolve);
     });
-    w.postMessage({ files: shares[k], fstat });
+    w.postMessage({ files: shares[k], first: kept === null, spill: join(work, `spill-${k}`), keepMax, kept: kept?.[k] });
     return p;
   });
-  await Promise.all(done);
+  const results = await Promise.all(done);
   const ms = now() - t;
   await Promise.all(workers.map((w) => w.terminate()));
-  return ms;
+  return { ms, kept: results };
 }
 
 /**
  * The export's two passes over the inputs with nothing else (page cache warm): the first
- * (which also fstats) and the second, the fastest of 3 each.
+ * (which also fstats, and keeps small files) and the second, the fastest of 3 each.
  */
-async function readPassesMs(dir) {
+async function readPassesMs(dir, work) {
+  const { KEEP_MAX_FILE } = await import(join(ROOT, 'dist', 'export', 'spill.js'));
   const files = filesUnder(dir);
   const first = [];
   const second = [];
   for (let k = 0; k < 3; k++) {
-    first.push(await readPassMs(files, true));
-    second.push(await readPassMs(files, false));
+    const one = await readPassMs(files, work, KEEP_MAX_FILE);
+    first.push(one.ms);
+    second.push((await readPassMs(files, work, KEEP_MAX_FILE, one.kept)).ms);
   }
   return { firstReadPassMs: Math.min(...first), secondReadPassMs: Math.min(...second) };
 }
@@ -219,7 +256,7 @@ try {
     const m = (f) => median(runs.map(f));
     const { bytes, bundleBytes, artifacts } = runs[0];
     const sync = writeAndSyncMs(work, bundleBytes);
-    const passes = await readPassesMs(dir);
+    const passes = await readPassesMs(dir, work);
     doc.cases[dir] = {
       artifacts,
       bytes,

@@ -9,6 +9,7 @@ import { exportBundle, type ExportOptions, type ExportProgress } from '../src/ex
 import { parsePrivateKeyPem } from '../src/crypto/keys.js';
 import { sha256Hex } from '../src/crypto/sha256.js';
 import { StellaError } from '../src/errors.js';
+import { KEEP_MAX_FILE } from '../src/export/spill.js';
 import { CREATED_AT, KEYS, mustRun, REPO } from './helpers/cli.js';
 import { HAS_MKFIFO } from './helpers/tools.js';
 import { writeTrustFile } from './helpers/keys.js';
@@ -246,4 +247,62 @@ describe('export pipeline', () => {
       });
     }
   }
+
+  // A file of up to KEEP_MAX_FILE bytes is read once: the writing pass copies the bytes the
+  // hashing pass read, so an edit in between cannot reach the bundle. One byte larger, the
+  // file is read again, and the edit is refused.
+  const modes = [
+    ['inline', {}, 'tar'],
+    ['worker threads', { threads: 2 }, 'tar'],
+    ['gzip', { threads: 2 }, 'tar.gz'],
+  ] as const;
+  for (const [mode, extra, ext] of modes) {
+    it(`writes a small input as the hashing pass read it, whatever happens to it before the writing pass (${mode})`, async () => {
+      const root = tempDir();
+      const dir = manyFiles(root);
+      writeFileSync(join(dir, 'edge.bin'), Buffer.alloc(KEEP_MAX_FILE, 1));
+      const lib = (await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js');
+      const run = mode === 'inline' ? exportBundle : lib.exportBundle;
+      const outs = join(root, 'out');
+      mkdirSync(outs);
+      const before = await run(base(dir, join(outs, `before.${ext}`), extra));
+      let edited = false;
+      const onProgress = (p: ExportProgress) => {
+        if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
+          edited = true;
+          writeFileSync(join(dir, 'd0', 'f1.txt'), 'edited\n');
+          writeFileSync(join(dir, 'edge.bin'), Buffer.alloc(KEEP_MAX_FILE, 2));
+          unlinkSync(join(dir, 'd5', 'f99.txt'));
+        }
+      };
+      const during = await run(base(dir, join(outs, `during.${ext}`), { ...extra, onProgress }));
+      expect(edited).toBe(true);
+      expect(during.manifestSha256).toBe(before.manifestSha256);
+      expect(readFileSync(join(outs, `during.${ext}`)).equals(readFileSync(join(outs, `before.${ext}`)))).toBe(true);
+      // The spill is unlinked as soon as it is made: nothing but the bundles is left.
+      expect(readdirSync(outs).sort()).toEqual([`before.${ext}`, `during.${ext}`]);
+      rmSync(root, { recursive: true, force: true });
+    });
+  }
+
+  it('reads a file one byte larger than is kept again, and refuses it changed', async () => {
+    const root = tempDir();
+    const dir = manyFiles(root);
+    writeFileSync(join(dir, 'over.bin'), Buffer.alloc(KEEP_MAX_FILE + 1, 1));
+    const outs = join(root, 'out');
+    mkdirSync(outs);
+    let edited = false;
+    const onProgress = (p: ExportProgress) => {
+      if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
+        edited = true;
+        writeFileSync(join(dir, 'over.bin'), Buffer.alloc(KEEP_MAX_FILE + 1, 2));
+      }
+    };
+    const err = await exportBundle(base(dir, join(outs, 'x.tar'), { onProgress })).then(() => null, (e: unknown) => e);
+    expect(edited).toBe(true);
+    expect((err as StellaError).code).toBe('INPUT_CHANGED');
+    expect((err as Error).message).toContain('over.bin');
+    expect(readdirSync(outs)).toEqual([]);
+    rmSync(root, { recursive: true, force: true });
+  });
 });

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { entryHeader, padOf } from '../bundle/tar-writer.js';
 import { copyVerifiedSync } from './read-file.js';
+import { readKept } from './spill.js';
 
 /** One tar entry at a known place: content from a file (re-hashed), from memory, or made as it goes. */
 export interface PlacedEntry {
@@ -13,6 +14,8 @@ export interface PlacedEntry {
   path?: string;
   /** The path's last component is a symbolic link the user asked to follow. */
   viaLink?: boolean;
+  /** The bytes the hashing pass read from `path`, kept in the spill `fd` at `at`: copied from there. */
+  kept?: { fd: number; at: number };
   data?: Uint8Array;
   /**
    * Content made as it is written (metadata of a large bundle: no copy of it in memory):
@@ -95,6 +98,13 @@ export function writeEntriesSync(
       }
       checkMade(e, made, hash);
       onProgress(0, 1);
+    } else if (e.kept) {
+      // At most KEEP_MAX_FILE bytes: always within the output buffer.
+      if (e.size > OUT) throw new Error(`${e.name} is too large to have been kept`);
+      room(e.size);
+      readKept(e.kept.fd, e.kept.at, e.size, e.sha256!, buf.subarray(fill, fill + e.size), e.path!);
+      fill += e.size;
+      onProgress(e.size, 1);
     } else {
       copyVerifiedSync(
         e.path!,
@@ -130,8 +140,13 @@ function checkMade(e: PlacedEntry, made: number, hash: Hash | null): void {
   if (hash && hash.digest('hex') !== e.sha256) throw new Error(`${e.name} came out other than its pinned digest`);
 }
 
-/** The entry with its made content in memory (for a writer that takes buffers), checked as writeEntriesSync checks it. */
+/** The entry with its made or kept content in memory (for a writer that takes buffers), checked as writeEntriesSync checks it. */
 export function materialized(e: PlacedEntry): PlacedEntry {
+  if (e.kept) {
+    const data = Buffer.allocUnsafe(e.size);
+    readKept(e.kept.fd, e.kept.at, e.size, e.sha256!, data, e.path!);
+    return { name: e.name, size: e.size, mode: e.mode, data };
+  }
   if (!e.pieces) return e;
   const data = Buffer.allocUnsafe(e.size);
   const hash = e.sha256 === undefined ? null : createHash('sha256');

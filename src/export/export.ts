@@ -28,6 +28,7 @@ import { InputReadError, readVerified } from './read-file.js';
 import { materialized, writeAllAt, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { BlobRunBuilder, type HashOutcome, type Job, type Signer } from './jobs.js';
 import { JobPool, THREADS_MIN_FILES } from './pool.js';
+import { closeSpill, openSpill } from './spill.js';
 
 export interface ExportOptions {
   tenant: string;
@@ -157,26 +158,39 @@ async function exportWith(
   sizes: readonly number[] | undefined,
   inputBytes: number | undefined,
 ): Promise<ExportResult> {
-  // Pass 1: digests, sizes and kinds, in batches across the pool; small batches while
-  // sizes are unknown, so one thread does not get all the large files.
-  const hashJobs: Job[] = batches(files, (_, k) => sizes?.[k] ?? 0, sizes ? 512 : 128).map((b) => ({ kind: 'hash', files: b.map((f) => ({ name: f.name, path: f.path, viaLink: f.viaLink === true })) }));
-  const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
-    pool.run<HashOutcome[]>(hashJobs),
-  )).flat();
-  // Each thread's result carries its own copy of every kind and media type string.
-  const interned = new Map<string, string>();
-  const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
-  const items: ExportItem[] = files.map((f, k) => {
-    const r = hashed[k]!;
-    r.kind = intern(r.kind);
-    r.mediaType = intern(r.mediaType);
-    return {
-      // Keys in canonical order: the manifest is then serialised without copying them.
-      artifact: { kind: r.kind, mediaType: r.mediaType, name: f.name, sha256: r.sha256, size: r.size, tenant },
-      source: f.viaLink ? { path: f.path, viaLink: true } : { path: f.path },
-    };
-  });
-  return writeBundleWith(pool, { ...opts, tenant, items });
+  // Small files are read once: the hashing pass keeps their bytes for the writing pass.
+  const spill = openSpill(opts.out);
+  try {
+    // Pass 1: digests, sizes and kinds, in batches across the pool; small batches while
+    // sizes are unknown, so one thread does not get all the large files.
+    const hashJobs: Job[] = batches(files, (_, k) => sizes?.[k] ?? 0, sizes ? 512 : 128).map((b) => ({
+      kind: 'hash',
+      files: b.map((f) => ({ name: f.name, path: f.path, viaLink: f.viaLink === true })),
+      spill: spill ?? undefined,
+    }));
+    const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
+      pool.run<HashOutcome[]>(hashJobs),
+    )).flat();
+    // Each thread's result carries its own copy of every kind and media type string.
+    const interned = new Map<string, string>();
+    const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
+    const keptAt = new Float64Array(files.length);
+    const items: ExportItem[] = files.map((f, k) => {
+      const r = hashed[k]!;
+      r.kind = intern(r.kind);
+      r.mediaType = intern(r.mediaType);
+      keptAt[k] = r.keptAt;
+      return {
+        // Keys in canonical order: the manifest is then serialised without copying them.
+        artifact: { kind: r.kind, mediaType: r.mediaType, name: f.name, sha256: r.sha256, size: r.size, tenant },
+        source: f.viaLink ? { path: f.path, viaLink: true } : { path: f.path },
+      };
+    });
+    return await writeBundleWith(pool, { ...opts, tenant, items }, spill ? { fd: spill.fd, at: keptAt } : null);
+  } finally {
+    // Every job that reads it has ended: the pool's runs settle before they return.
+    closeSpill(spill);
+  }
 }
 
 /** Write a bundle of items that are already hashed and named (store exports). */
@@ -195,7 +209,7 @@ export async function writeBundle(spec: BundleSpec): Promise<ExportResult> {
   }
   const pool = JobPool.create(files, bytes, spec.threads);
   try {
-    return await writeBundleWith(pool, spec);
+    return await writeBundleWith(pool, spec, null);
   } catch (e) {
     throw asStellaError(e);
   } finally {
@@ -203,13 +217,19 @@ export async function writeBundle(spec: BundleSpec): Promise<ExportResult> {
   }
 }
 
-async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportResult> {
+/**
+ * `kept`: the spill the hashing pass kept small files' bytes in, and where each item's
+ * are (by item, -1 for none).
+ */
+async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: number; at: Float64Array } | null): Promise<ExportResult> {
   const opts = spec;
   const tenant = spec.tenant;
-  const artifacts: Artifact[] = spec.items.map((it) => it.artifact);
-  // The first item with each content supplies its blob.
-  const sourceOf = new Map<string, ExportItem>();
-  for (const it of spec.items) if (!sourceOf.has(it.artifact.sha256)) sourceOf.set(it.artifact.sha256, it);
+  const items = spec.items;
+  const artifacts: Artifact[] = items.map((it) => it.artifact);
+  // The first item with each content supplies its blob: its index.
+  const sourceOf = new Map<string, number>();
+  for (let k = 0; k < items.length; k++) if (!sourceOf.has(items[k]!.artifact.sha256)) sourceOf.set(items[k]!.artifact.sha256, k);
+  const keptAt = (k: number): number => kept?.at[k] ?? -1;
 
   const signerKeys = dedupeKeys(opts.keys);
   const extras = new Map<string, Buffer>([
@@ -252,7 +272,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     { name: CHECKSUMS, size: checksumsSize },
   ];
   const gzipLevel = opts.gzipLevel ?? (isGzipName(opts.out) ? 6 : undefined);
-  const placed = gzipLevel === undefined && [...sourceOf.values()].every((it) => 'path' in it.source);
+  const placed = gzipLevel === undefined && [...sourceOf.values()].every((k) => 'path' in items[k]!.source);
 
   // The manifest names the checksum list by digest; the list is made twice, to be hashed
   // now and written later, and never held whole (14 MB of fresh memory for 100,000 blobs,
@@ -275,7 +295,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
   const extraEntries = [...extras].map(([name, data]): PlacedEntry => ({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data }));
   let totalBytes = 0;
   for (const e of [...headSizes, ...extraEntries]) totalBytes += e.size;
-  for (const hex of blobs) totalBytes += sourceOf.get(hex)!.artifact.size;
+  for (const hex of blobs) totalBytes += items[sourceOf.get(hex)!]!.artifact.size;
   const totalFiles = headSizes.length + extraEntries.length + blobs.length;
 
   const file = new AtomicFile(opts.out, 0o644, opts.force ?? false);
@@ -289,12 +309,14 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
     const made = await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, async (): Promise<Made> => {
       if (placed) {
         const fileOf = (hex: string) => {
-          const { source, artifact } = sourceOf.get(hex)!;
+          const k = sourceOf.get(hex)!;
+          const { source, artifact } = items[k]!;
           if (!('path' in source)) throw new Error('a blob to place has no file');
-          return { path: source.path, size: artifact.size, viaLink: source.viaLink === true };
+          return { path: source.path, size: artifact.size, viaLink: source.viaLink === true, keptAt: keptAt(k) };
         };
         let m: Made | null = null;
-        await writePlaced(pool, file.fd, headSizes, (at) => bodyJobs(file.fd, at, mtimeSec, blobs, fileOf, extraEntries), mtimeSec, signers, template, () => {
+        const body = (at: number) => bodyJobs(file.fd, at, mtimeSec, blobs, fileOf, extraEntries, kept?.fd ?? null);
+        await writePlaced(pool, file.fd, headSizes, body, mtimeSec, signers, template, () => {
           const got = metadata();
           m = got;
           return { message: got.message, head: headOf(got, { pieces: () => template.pieces(got.payload) }) };
@@ -303,9 +325,14 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec): Promise<ExportR
       }
       const streams = new Map<string, (onChunk: (chunk: Buffer) => Promise<void>) => Promise<void>>();
       const blobEntries = blobs.map((hex): PlacedEntry => {
-        const { source, artifact } = sourceOf.get(hex)!;
+        const k = sourceOf.get(hex)!;
+        const { source, artifact } = items[k]!;
         const name = blobPath(hex);
-        if ('path' in source) return { name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, viaLink: source.viaLink === true };
+        if ('path' in source) {
+          const e: PlacedEntry = { name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, viaLink: source.viaLink === true };
+          if (keptAt(k) >= 0) e.kept = { fd: kept!.fd, at: keptAt(k) };
+          return e;
+        }
         streams.set(name, source.read);
         return { name, size: artifact.size, mode: 0o644, sha256: hex };
       });
@@ -435,14 +462,15 @@ function bodyJobs(
   position: number,
   mtimeSec: number,
   blobs: readonly string[],
-  fileOf: (hex: string) => { path: string; size: number; viaLink: boolean },
+  fileOf: (hex: string) => { path: string; size: number; viaLink: boolean; keptAt: number },
   others: readonly PlacedEntry[],
+  spillFd: number | null,
 ): { jobs: Job[]; ends: number[]; end: number } {
   const { sorted, places } = placeAmongBlobs(blobs, others, (e) => e.name);
   const jobs: Job[] = [];
   const ends: number[] = [];
   let pos = position;
-  const run = new BlobRunBuilder();
+  const run = new BlobRunBuilder(spillFd);
   let runAt = pos;
   const endRun = () => {
     if (run.length === 0) return;
@@ -467,7 +495,7 @@ function bodyJobs(
     if (i === blobs.length) break;
     const f = fileOf(blobs[i]!);
     if (run.length === 0) runAt = pos;
-    run.add(blobs[i]!, f.path, f.size, f.viaLink);
+    run.add(blobs[i]!, f.path, f.size, f.viaLink, f.keptAt);
     pos += entrySpan(blobHeader, f.size);
     if (batchFull(run.length, run.bytes)) endRun();
   }

@@ -2,6 +2,7 @@ import { classify, CLASSIFY_MAX_BYTES, classifyWantsContent } from '../evidence/
 import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { hashFileSync } from './read-file.js';
 import { blobPath } from '../bundle/layout.js';
+import { KEEP_MAX_FILE, SpillBatch, type SpillTarget } from './spill.js';
 
 /**
  * The kinds of work an export hands out, in batches, to worker threads (or runs inline
@@ -18,6 +19,8 @@ export interface HashOutcome {
   size: number;
   kind: string;
   mediaType: string;
+  /** Where the spill holds the bytes this pass read, or -1 when the file is to be read again. */
+  keptAt: number;
 }
 
 /**
@@ -33,6 +36,8 @@ export interface BlobRun {
   sizes: Float64Array;
   /** Which of them are reached through a symbolic link the user asked to follow. */
   viaLink: number[];
+  /** The spill and each one's offset in it (-1: read from its file), when any is kept there. */
+  kept: { fd: number; at: Float64Array } | null;
 }
 
 /** Gathers blobs into BlobRuns, one run at a time. */
@@ -41,18 +46,26 @@ export class BlobRunBuilder {
   private paths: string[] = [];
   private sizes: number[] = [];
   private viaLink: number[] = [];
+  private kept: number[] = [];
+  private anyKept = false;
   /** Bytes of content in the run so far. */
   bytes = 0;
+
+  /** `spillFd`: the spill the blobs' kept offsets refer to, if any. */
+  constructor(private readonly spillFd: number | null = null) {}
 
   get length(): number {
     return this.sizes.length;
   }
 
-  add(sha256: string, path: string, size: number, viaLink: boolean): void {
+  add(sha256: string, path: string, size: number, viaLink: boolean, keptAt = -1): void {
     // The export's digests are checked by its checksum list, and each again against the
     // content it names; here only the length matters, to keep the run's parts in step.
     if (sha256.length !== 64 || path.includes('\0')) throw new Error(`blob ${sha256} cannot be sent as given`);
+    if (keptAt >= 0 && this.spillFd === null) throw new Error(`blob ${sha256} is kept in no spill`);
     if (viaLink) this.viaLink.push(this.sizes.length);
+    this.kept.push(keptAt);
+    if (keptAt >= 0) this.anyKept = true;
     this.digests.push(sha256);
     this.paths.push(path);
     this.sizes.push(size);
@@ -62,11 +75,19 @@ export class BlobRunBuilder {
   /** The run gathered so far; the builder starts a new one. */
   take(): BlobRun {
     if (this.sizes.length === 0) throw new Error('an empty blob run');
-    const run: BlobRun = { digests: this.digests.join(''), paths: this.paths.join('\0') + '\0', sizes: Float64Array.from(this.sizes), viaLink: this.viaLink };
+    const run: BlobRun = {
+      digests: this.digests.join(''),
+      paths: this.paths.join('\0') + '\0',
+      sizes: Float64Array.from(this.sizes),
+      viaLink: this.viaLink,
+      kept: this.anyKept ? { fd: this.spillFd!, at: Float64Array.from(this.kept) } : null,
+    };
     this.digests = [];
     this.paths = [];
     this.sizes = [];
     this.viaLink = [];
+    this.kept = [];
+    this.anyKept = false;
     this.bytes = 0;
     return run;
   }
@@ -81,17 +102,26 @@ export function blobRunEntries(run: BlobRun): PlacedEntry[] {
     const end = run.paths.indexOf('\0', at);
     if (end < 0) throw new Error('a blob run holds fewer paths than sizes');
     const sha256 = run.digests.slice(64 * k, 64 * k + 64);
-    out[k] = { name: blobPath(sha256), size: run.sizes[k]!, mode: 0o644, sha256, path: run.paths.slice(at, end), viaLink: links.has(k) };
+    const e: PlacedEntry = { name: blobPath(sha256), size: run.sizes[k]!, mode: 0o644, sha256, path: run.paths.slice(at, end), viaLink: links.has(k) };
+    const keptAt = run.kept?.at[k] ?? -1;
+    if (keptAt >= 0) e.kept = { fd: run.kept!.fd, at: keptAt };
+    out[k] = e;
     at = end + 1;
   }
-  if (at !== run.paths.length || run.digests.length !== 64 * out.length || run.viaLink.some((k) => !(k >= 0 && k < out.length))) {
+  if (
+    at !== run.paths.length ||
+    run.digests.length !== 64 * out.length ||
+    run.viaLink.some((k) => !(k >= 0 && k < out.length)) ||
+    (run.kept !== null && run.kept.at.length !== out.length)
+  ) {
     throw new Error('a blob run\'s parts disagree in length');
   }
   return out;
 }
 
 export type Job =
-  | { kind: 'hash'; files: HashTask[] }
+  // `spill`: keep the bytes of small files read, for the writing pass.
+  | { kind: 'hash'; files: HashTask[]; spill?: SpillTarget | undefined }
   | { kind: 'write'; fd: number; position: number; mtimeSec: number; entries: PlacedEntry[] | BlobRun }
   // Ed25519 with a pure-JS SHA-512 over a large manifest takes about a second: on a
   // pool thread it runs while the other threads write the blobs. The pool moves
@@ -118,11 +148,18 @@ export async function runJob(job: Job, progress: Progress): Promise<HashOutcome[
     return job.signers.map((k) => sign(job.message, k.seed, k.publicKey));
   }
   const out: HashOutcome[] = [];
+  const keep = job.spill ? new SpillBatch(job.spill) : null;
   for (const f of job.files) {
     const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES, (head) => classifyWantsContent(f.name, head), f.viaLink);
     const c = classify(f.name, r.content);
-    out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType });
+    // A place in the batch for now; an offset in the spill once the batch is written.
+    const keptAt = keep !== null && r.content !== null && r.size <= KEEP_MAX_FILE && r.sizeAsStated ? keep.add(r.content) : -1;
+    out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType, keptAt });
     progress(r.size, 1);
+  }
+  if (keep !== null) {
+    const ats = keep.settle();
+    for (const o of out) if (o.keptAt >= 0) o.keptAt = ats[o.keptAt]!;
   }
   return out;
 }

@@ -48,6 +48,12 @@ export interface HashedFile {
    * of a reused buffer: valid only until the next read on this thread.
    */
   content: Buffer | null;
+  /**
+   * The file held as many bytes as fstat said when it was opened. A file that did not (one
+   * written to while it was read, or one of procfs, which reports 0 bytes) is read again
+   * by the writing pass, which refuses it if it changed.
+   */
+  sizeAsStated: boolean;
 }
 
 /**
@@ -74,7 +80,7 @@ export function hashFileSync(
     let fill = 0;
     const whole = () => {
       const content = buf.subarray(0, fill);
-      return { sha256: sha256Hex(content), size: fill, content: fill <= keepUpTo ? content : null };
+      return { sha256: sha256Hex(content), size: fill, content: fill <= keepUpTo ? content : null, sizeAsStated: fill === st.size };
     };
     // Read whole while it fits under keepUpTo, growing the buffer.
     for (;;) {
@@ -105,7 +111,7 @@ export function hashFileSync(
     const hash = createHash('sha256');
     hash.update(buf.subarray(0, fill));
     const size = fill + streamHash(fd, hash, Number.MAX_SAFE_INTEGER);
-    return { sha256: hash.digest('hex'), size, content: null };
+    return { sha256: hash.digest('hex'), size, content: null, sizeAsStated: size === st.size };
   } catch (e) {
     throw asInputError(path, e, false);
   } finally {
