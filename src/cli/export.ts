@@ -1,8 +1,7 @@
 import { StellaError, usageError } from '../errors.js';
 import { parsePrivateKeyPem, type SigningKey } from '../crypto/keys.js';
 import { exportBundle, isGzipName, type ExportOptions, type ExportResult } from '../export/export.js';
-import { exportFromStore } from '../export/store-export.js';
-import { parseSelection } from '../store/selector.js';
+import type { parseSelection } from '../store/selector.js';
 import { resolveCreatedAt } from '../util/time.js';
 import { parseScopeArgs } from '../util/tenant.js';
 import { narrowScope, narrowSelectors } from '../authority/abac.js';
@@ -11,7 +10,6 @@ import { authorizationOf, describeAuthorization, type Authorization } from '../a
 import { SCOPE } from '../authority/scopes.js';
 import { humanBytes, out, passphraseFrom, printJson, readTextFile } from './io.js';
 import { exportProgressBar } from './progress.js';
-import { openStore } from './store.js';
 
 export interface ExportFlags {
   tenant?: string[];
@@ -61,7 +59,8 @@ export async function exportCommand(paths: string[], o: ExportFlags): Promise<vo
     throw usageError('USAGE', '--reason must be at most 1024 printable characters on one line');
   }
   const scopeArgs = parseScopeArgs(o.scope ?? []);
-  const selection = fromStore ? parseSelection(o.select ?? [], o.since, o.until) : undefined;
+  // The store's modules load only for a store export: a file export starts without them.
+  const selection = fromStore ? (await import('../store/selector.js')).parseSelection(o.select ?? [], o.since, o.until) : undefined;
   const auth = await authorize({
     token: o.token,
     config: o.config,
@@ -131,6 +130,7 @@ async function storeExport(
   authorization: Authorization,
   onProgress: ExportOptions['onProgress'],
 ): Promise<ExportResult> {
+  const [{ openStore }, { exportFromStore }] = await Promise.all([import('./store.js'), import('../export/store-export.js')]);
   // ABAC claims narrow the selection; the store then returns only what the token may see.
   const selection = { ...asked, selectors: narrowSelectors(auth.abac, asked.selectors) };
   let store;
