@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync, truncateSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync, truncateSync, symlinkSync } from 'node:fs';
 import { spawnSync } from './helpers/spawn.js';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { exportBundle, type ExportOptions, type ExportProgress } from '../src/ex
 import { parsePrivateKeyPem } from '../src/crypto/keys.js';
 import { sha256Hex } from '../src/crypto/sha256.js';
 import { StellaError } from '../src/errors.js';
-import { KEEP_MAX_FILE } from '../src/export/spill.js';
+import { KEEP_MAX_FILE, KEEP_SETTLED_MS } from '../src/export/spill.js';
 import { CREATED_AT, KEYS, mustRun, REPO } from './helpers/cli.js';
 import { HAS_MKFIFO } from './helpers/tools.js';
 import { writeTrustFile } from './helpers/keys.js';
@@ -248,19 +248,37 @@ describe('export pipeline', () => {
     }
   }
 
-  // A file of up to KEEP_MAX_FILE bytes is read once: the writing pass copies the bytes the
-  // hashing pass read, so an edit in between cannot reach the bundle. One byte larger, the
-  // file is read again, and the edit is refused.
+  // A settled file of up to KEEP_MAX_FILE bytes is read once: the writing pass copies the
+  // bytes the hashing pass read, so an edit in between cannot reach the bundle. A file
+  // changed within KEEP_SETTLED_MS before it was read, or one byte larger, is read again,
+  // and the edit is refused.
   const modes = [
     ['inline', {}, 'tar'],
     ['worker threads', { threads: 2 }, 'tar'],
     ['gzip', { threads: 2 }, 'tar.gz'],
   ] as const;
-  for (const [mode, extra, ext] of modes) {
-    it(`writes a small input as the hashing pass read it, whatever happens to it before the writing pass (${mode})`, async () => {
+  const settled = new Map<string, string>();
+  const settle = async (): Promise<void> => {
+    if (settled.size > 0) return;
+    for (const [mode] of modes) {
       const root = tempDir();
       const dir = manyFiles(root);
       writeFileSync(join(dir, 'edge.bin'), Buffer.alloc(KEEP_MAX_FILE, 1));
+      settled.set(mode, root);
+    }
+    // Once for all three: their inputs' ctimes must be this old when they are read.
+    await new Promise((r) => setTimeout(r, KEEP_SETTLED_MS + 100));
+  };
+  const smallEdits = (dir: string) => {
+    writeFileSync(join(dir, 'd0', 'f1.txt'), 'edited\n');
+    writeFileSync(join(dir, 'edge.bin'), Buffer.alloc(KEEP_MAX_FILE, 2));
+    unlinkSync(join(dir, 'd5', 'f99.txt'));
+  };
+  for (const [mode, extra, ext] of modes) {
+    it(`writes a small settled input as the hashing pass read it, whatever happens to it before the writing pass (${mode})`, async () => {
+      await settle();
+      const root = settled.get(mode)!;
+      const dir = join(root, 'in');
       const lib = (await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js');
       const run = mode === 'inline' ? exportBundle : lib.exportBundle;
       const outs = join(root, 'out');
@@ -270,9 +288,7 @@ describe('export pipeline', () => {
       const onProgress = (p: ExportProgress) => {
         if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
           edited = true;
-          writeFileSync(join(dir, 'd0', 'f1.txt'), 'edited\n');
-          writeFileSync(join(dir, 'edge.bin'), Buffer.alloc(KEEP_MAX_FILE, 2));
-          unlinkSync(join(dir, 'd5', 'f99.txt'));
+          smallEdits(dir);
         }
       };
       const during = await run(base(dir, join(outs, `during.${ext}`), { ...extra, onProgress }));
@@ -281,9 +297,52 @@ describe('export pipeline', () => {
       expect(readFileSync(join(outs, `during.${ext}`)).equals(readFileSync(join(outs, `before.${ext}`)))).toBe(true);
       // The spill is unlinked as soon as it is made: nothing but the bundles is left.
       expect(readdirSync(outs).sort()).toEqual([`before.${ext}`, `during.${ext}`]);
-      rmSync(root, { recursive: true, force: true });
     });
   }
+
+  for (const mode of ['inline', 'worker threads'] as const) {
+    it(`reads a small input changed just before the export again, and refuses it changed (${mode})`, async () => {
+      const root = tempDir();
+      const dir = manyFiles(root);
+      writeFileSync(join(dir, 'edge.bin'), Buffer.alloc(KEEP_MAX_FILE, 1));
+      const lib = (await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js');
+      const run = mode === 'inline' ? exportBundle : lib.exportBundle;
+      let edited = false;
+      const onProgress = (p: ExportProgress) => {
+        if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
+          edited = true;
+          writeFileSync(join(dir, 'edge.bin'), Buffer.alloc(KEEP_MAX_FILE, 2));
+        }
+      };
+      const err = await run(base(dir, join(root, 'x.tar'), { onProgress, ...(mode === 'inline' ? {} : { threads: 2 }) })).then(() => null, (e: unknown) => e);
+      expect(edited).toBe(true);
+      expect((err as StellaError).code).toBe('INPUT_CHANGED');
+      expect((err as Error).message).toContain('edge.bin');
+    });
+  }
+
+  // Every descriptor the export opened (the spill among them) is closed, whichever pass failed.
+  it.skipIf(!existsSync('/proc/self/fd') || !existsSync('/proc/self/mem'))('leaves no descriptor open after a failure in either pass', async () => {
+    const open = () => readdirSync('/proc/self/fd').length;
+    const root = tempDir();
+    const dir = manyFiles(root);
+    const before = open();
+    // /proc/self/mem cannot be read from its start: the hashing pass fails (EIO).
+    const hashing = await exportBundle(base(dir, join(root, 'a.tar'), { inputs: [dir, '/proc/self/mem'] })).then(() => null, (e: unknown) => e);
+    expect((hashing as StellaError).code).toBe('INPUT_UNREADABLE');
+    expect(open()).toBe(before);
+    let edited = false;
+    const onProgress = (p: ExportProgress) => {
+      if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
+        edited = true;
+        appendFileSync(join(dir, 'big-1.bin'), 'more');
+      }
+    };
+    const writing = await exportBundle(base(dir, join(root, 'b.tar'), { onProgress })).then(() => null, (e: unknown) => e);
+    expect((writing as StellaError).code).toBe('INPUT_CHANGED');
+    expect(open()).toBe(before);
+    expect(readdirSync(root)).toEqual(['in']);
+  });
 
   it('reads a file one byte larger than is kept again, and refuses it changed', async () => {
     const root = tempDir();

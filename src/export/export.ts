@@ -124,6 +124,8 @@ export interface BundleSpec {
  * hashes (blob names and the manifest must be known before the first tar entry), the
  * second streams into the archive and hashes again, so an input that changed in
  * between fails the export instead of producing a bundle that contradicts its manifest.
+ * Small settled files are the exception: the second pass copies the bytes the first read
+ * (see spill.ts), which cannot contradict the manifest either.
  */
 export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   const tenant = requireTenantId(opts.tenant);

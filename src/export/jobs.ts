@@ -2,7 +2,7 @@ import { classify, CLASSIFY_MAX_BYTES, classifyWantsContent } from '../evidence/
 import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { hashFileSync } from './read-file.js';
 import { blobPath } from '../bundle/layout.js';
-import { KEEP_MAX_FILE, SpillBatch, type SpillTarget } from './spill.js';
+import { KEEP_MAX_FILE, keepable, SpillBatch, type SpillTarget } from './spill.js';
 
 /**
  * The kinds of work an export hands out, in batches, to worker threads (or runs inline
@@ -150,10 +150,10 @@ export async function runJob(job: Job, progress: Progress): Promise<HashOutcome[
   const out: HashOutcome[] = [];
   const keep = job.spill ? new SpillBatch(job.spill) : null;
   for (const f of job.files) {
-    const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES, (head) => classifyWantsContent(f.name, head), f.viaLink);
+    const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES, (head) => classifyWantsContent(f.name, head), f.viaLink, keep ? KEEP_MAX_FILE : -1);
     const c = classify(f.name, r.content);
     // A place in the batch for now; an offset in the spill once the batch is written.
-    const keptAt = keep !== null && r.content !== null && r.size <= KEEP_MAX_FILE && r.sizeAsStated ? keep.add(r.content) : -1;
+    const keptAt = keep !== null && r.content !== null && keepable(r) ? keep.add(r.content) : -1;
     out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType, keptAt });
     progress(r.size, 1);
   }

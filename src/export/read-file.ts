@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { sha256Hex } from '../crypto/sha256.js';
 
@@ -49,22 +49,27 @@ export interface HashedFile {
    */
   content: Buffer | null;
   /**
-   * The file held as many bytes as fstat said when it was opened. A file that did not (one
-   * written to while it was read, or one of procfs, which reports 0 bytes) is read again
-   * by the writing pass, which refuses it if it changed.
+   * How long (ms) the file had been unchanged when it was read: now less its ctime (set by
+   * any write, truncation or rename, and by nothing a program can turn back) as fstat
+   * gives it after the read. A ctime a second old then means no change during the read
+   * either. -1 when not asked (the file is larger than `recheckUpTo`), or when one read did
+   * not take the whole file at the size fstat gives (procfs reports 0 bytes).
    */
-  sizeAsStated: boolean;
+  settledMs: number;
 }
 
 /**
  * First pass: read a file to its end, hashing; keep the content of small files for the
- * classifier. Synchronous: it runs on a worker thread, or inline for small exports.
+ * classifier; for files up to `recheckUpTo` bytes, tell how long they had been settled
+ * (see HashedFile.settledMs). Synchronous: it runs on a worker thread, or inline for
+ * small exports.
  */
 export function hashFileSync(
   path: string,
   keepUpTo: number,
   wantWhole: (head: Uint8Array) => boolean = () => true,
   viaLink = false,
+  recheckUpTo = -1,
 ): HashedFile {
   let fd: number;
   try {
@@ -73,14 +78,24 @@ export function hashFileSync(
     throw asInputError(path, e, false);
   }
   try {
-    // Collected as a regular file; anything else now (a device, a FIFO) is a change.
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new InputReadError(path, 'changed', undefined);
+    // fstat comes after the first read, not before: one call then checks the type (a
+    // FIFO or device swapped in for the file is a change, refused after at most one
+    // non-blocking read of it), gives the size at which a read that comes back short is
+    // the end, and tells whether the file had settled, as of after the read.
+    let st: Stats | null = null;
+    const check = (): Stats => {
+      const got = fstatSync(fd);
+      if (!got.isFile()) throw new InputReadError(path, 'changed', undefined);
+      return got;
+    };
     let buf = scratchOf(1 << 16);
     let fill = 0;
+    let firstRead = -1;
     const whole = () => {
       const content = buf.subarray(0, fill);
-      return { sha256: sha256Hex(content), size: fill, content: fill <= keepUpTo ? content : null, sizeAsStated: fill === st.size };
+      // Settled only when one read took it all and fstat, after it, says so.
+      const settledMs = fill <= recheckUpTo && fill === firstRead ? settledFor(st!, fill) : -1;
+      return { sha256: sha256Hex(content), size: fill, content: fill <= keepUpTo ? content : null, settledMs };
     };
     // Read whole while it fits under keepUpTo, growing the buffer.
     for (;;) {
@@ -97,12 +112,24 @@ export function hashFileSync(
       // fstat gave: a read per file saved (0.1 s of each thread's time for 100,000 files
       // here). procfs reports 0 bytes and still reads to its end. Given up: a file that
       // holds more than its reported size and whose read stops exactly there (a write
-      // landing between the fstat and the read; page-cache file systems end a read at the
+      // landing between the read and the fstat; page-cache file systems end a read at the
       // size fstat gives) is taken at that size. The second pass, which asks a byte past
       // the size, refuses it as changed; but if an input earlier in name order has the
       // same first bytes and supplies the blob, it is not read again, and is recorded at
-      // that size without an error, as it would be had the write come after its read.
-      const n = readSync(fd, buf, fill, buf.length - fill, null);
+      // that size without an error, as it would be had the write come after its read. (Such
+      // a write sets the file's ctime: settledMs is then under a second, and the file is
+      // not kept.)
+      let n: number;
+      try {
+        n = readSync(fd, buf, fill, buf.length - fill, null);
+      } catch (e) {
+        // What cannot be read because it is no longer a regular file (a directory, a FIFO
+        // that would block) has changed.
+        st ??= check();
+        throw e;
+      }
+      st ??= check();
+      if (firstRead < 0) firstRead = n;
       if (n === 0) return whole();
       fill += n;
       if (fill === st.size && fill < buf.length) return whole();
@@ -111,12 +138,19 @@ export function hashFileSync(
     const hash = createHash('sha256');
     hash.update(buf.subarray(0, fill));
     const size = fill + streamHash(fd, hash, Number.MAX_SAFE_INTEGER);
-    return { sha256: hash.digest('hex'), size, content: null, sizeAsStated: size === st.size };
+    return { sha256: hash.digest('hex'), size, content: null, settledMs: -1 };
   } catch (e) {
     throw asInputError(path, e, false);
   } finally {
     closeSync(fd);
   }
+}
+
+/** HashedFile.settledMs of a file read whole in one read of `size` bytes, given fstat's word after it. */
+function settledFor(after: Stats, size: number): number {
+  if (size !== after.size) return -1;
+  // A ctime in the future (a file server's clock ahead of ours) is not settled at all.
+  return Math.max(-1, Date.now() - after.ctimeMs);
 }
 
 function streamHash(fd: number, hash: Hash, limit: number): number {

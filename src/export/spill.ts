@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { sha256Hex } from '../crypto/sha256.js';
+import { integrityError } from '../errors.js';
 
 /**
- * Small inputs are read once. The hashing pass writes each one's bytes to a private
- * file (the spill: opened beside the output and unlinked at once, so nothing of it is
- * left behind once it is made), and the writing pass copies them from there: one
- * positional read instead of an open, a read and a close of the input (0.66 s less CPU
- * for 100,000 files of 1 KiB here, a third of the writing pass's time). The bundle holds exactly the bytes the
- * hashing pass read, so such a file cannot change between the passes. Larger files, and
- * any whose size was not what fstat said (see HashedFile.sizeAsStated), are read again and
- * refused if they changed.
+ * Small settled inputs are read once. The hashing pass writes each one's bytes to a
+ * private file (the spill: opened beside the output and unlinked at once), and the
+ * writing pass copies them from there: one positional read instead of an open, a read
+ * and a close of the input (0.66 s less CPU for 100,000 files of 1 KiB here, a third of
+ * the writing pass's time). The bundle holds exactly the bytes that one read gave, so it
+ * can never contradict its manifest; but a later change to such a file goes unnoticed.
+ * So only files that look settled are kept (see keepable): one still being written, or
+ * larger than KEEP_MAX_FILE, is read again by the writing pass and refused if it changed.
  */
 
 /**
@@ -20,8 +21,24 @@ import { sha256Hex } from '../crypto/sha256.js';
  * gained, 16 KiB ones were even, and 48 KiB ones took a fifth longer when kept.
  */
 export const KEEP_MAX_FILE = 8 * 1024;
-/** At most this much is kept, so the spill adds at most this to an export's disk use; later files are read again. */
+/** At most this much is kept (less when the output's file system is short of room); later files are read again. */
 export const KEEP_MAX_BYTES = 1024 * 1024 * 1024;
+/**
+ * A file is kept only if its ctime says it had not changed for this long when it was
+ * read (and a second fstat says it did not change during the read). Far longer than the
+ * steps of a few milliseconds the file system's clock takes, so a write just before the
+ * read cannot carry a ctime that looks settled; a file still being written is read again.
+ */
+export const KEEP_SETTLED_MS = 1000;
+
+/**
+ * Whether a file just read may be kept instead of read again: small, and settled (see
+ * HashedFile.settledMs: unchanged for KEEP_SETTLED_MS before the read and during it, and
+ * as large as fstat said, so not a procfs file).
+ */
+export function keepable(r: { size: number; settledMs: number }): boolean {
+  return r.size <= KEEP_MAX_FILE && r.settledMs >= KEEP_SETTLED_MS;
+}
 
 /** The spill as a hashing job sees it: the file, and its end, shared by every thread. */
 export interface SpillTarget {
@@ -31,9 +48,13 @@ export interface SpillTarget {
   cap: number;
 }
 
-/** A spill beside `out`, or null when one cannot be made (the inputs are then read twice). */
+/**
+ * A spill beside `out`, or null when one cannot be made (the inputs are then read twice).
+ * It takes at most a quarter of the room the file system has left, which the bundle needs.
+ */
 export function openSpill(out: string, cap = KEEP_MAX_BYTES): SpillTarget | null {
-  const path = join(dirname(out), `.${basename(out)}.${process.pid}.${randomBytes(6).toString('hex')}.spill`);
+  const dir = dirname(out);
+  const path = join(dir, `.${basename(out)}.${process.pid}.${randomBytes(6).toString('hex')}.spill`);
   let fd: number;
   try {
     fd = openSync(path, 'wx+', 0o600);
@@ -42,19 +63,23 @@ export function openSpill(out: string, cap = KEEP_MAX_BYTES): SpillTarget | null
   }
   try {
     unlinkSync(path);
+    // Gone from the directory: had the name been swapped in between, or were it kept
+    // alive under another name (NFS), bytes of the inputs would stay behind.
+    if (fstatSync(fd).nlink !== 0) throw new Error('the spill still has a name');
+    const room = statfsSync(dir);
+    return { fd, end: new SharedArrayBuffer(8), cap: Math.min(cap, Math.floor((room.bavail * room.bsize) / 4)) };
   } catch {
     closeSync(fd);
     return null;
   }
-  return { fd, end: new SharedArrayBuffer(8), cap };
 }
 
 export function closeSpill(spill: SpillTarget | null): void {
   if (spill) closeSync(spill.fd);
 }
 
-// Per thread, grown on demand, reused by every job.
-let room = Buffer.allocUnsafe(1 << 20);
+// Per thread, made on first use, grown on demand, reused by every job.
+let room: Buffer | null = null;
 
 /**
  * One job's kept inputs, gathered and written with one write per megabyte or so. `add`
@@ -72,6 +97,7 @@ export class SpillBatch {
 
   /** Keep `content`; its offset is filled in `ats[index]` by settle(). */
   add(content: Uint8Array): number {
+    room ??= Buffer.allocUnsafe(1 << 20);
     if (this.fill + content.length > room.length) {
       this.write();
       if (content.length > room.length) room = Buffer.allocUnsafe(content.length);
@@ -99,7 +125,7 @@ export class SpillBatch {
     if (base + length > this.spill.cap) return;
     try {
       let off = 0;
-      while (off < length) off += writeSync(this.spill.fd, room, off, length - off, base + off);
+      while (off < length) off += writeSync(this.spill.fd, room!, off, length - off, base + off);
     } catch {
       return;
     }
@@ -120,6 +146,6 @@ export function readKept(fd: number, at: number, size: number, sha256: string, i
     got += n;
   }
   if (got !== size || sha256Hex(into.subarray(0, size)) !== sha256) {
-    throw new Error(`the copy of ${shown} kept since the hashing pass was damaged: export again`);
+    throw integrityError('SPILL_DAMAGED', `the copy of ${shown} kept since the hashing pass was damaged (something wrote to the export's temporary file): export again`);
   }
 }

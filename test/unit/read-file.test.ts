@@ -51,10 +51,24 @@ describe('hashFileSync', () => {
       writeFileSync(f, data);
       for (const keep of [1 << 20, 8]) {
         const r = hashFileSync(f, keep);
-        expect([r.size, r.sha256, r.sizeAsStated]).toEqual([size, sha256Hex(data), true]);
+        expect([r.size, r.sha256]).toEqual([size, sha256Hex(data)]);
         expect(r.content === null ? null : Buffer.from(r.content).equals(data)).toBe(size <= keep ? true : null);
       }
     }
+  });
+
+  it('tells how long a small file had been unchanged when read, and only up to recheckUpTo', () => {
+    const f = join(tempDir(), 'new.log');
+    writeFileSync(f, 'just written\n');
+    const before = Date.now();
+    const r = hashFileSync(f, 1024, undefined, false, 100);
+    // Written a moment ago: settled for no more than the time since, give or take the
+    // file system clock's step.
+    expect(r.settledMs).toBeGreaterThanOrEqual(0);
+    expect(r.settledMs).toBeLessThan(Date.now() - before + 1000);
+    expect(hashFileSync(f, 1024, undefined, false, 12).settledMs).toBe(-1); // 13 bytes
+    expect(hashFileSync(f, 1024).settledMs).toBe(-1); // not asked
+    expect(hashFileSync(f, 1024, undefined, false, 13).settledMs).toBeGreaterThanOrEqual(0);
   });
 
   it.skipIf(!hasKallsyms)('reads procfs files to their end although their reads come back short', () => {
@@ -66,8 +80,8 @@ describe('hashFileSync', () => {
     closeSync(fd);
     expect(first).toBeLessThan(want.length);
     expect(r.size).toBe(want.length);
-    // procfs says 0 bytes: the writing pass reads it again rather than trust this read.
-    expect(r.sizeAsStated).toBe(false);
+    // procfs says 0 bytes: never settled, so the writing pass reads it again.
+    expect(hashFileSync('/proc/kallsyms', 16 << 20, undefined, false, 16 << 20).settledMs).toBe(-1);
   });
 
   it.skipIf(!hasMkfifo)('refuses a FIFO in place of a file at once instead of waiting for a writer', () => {

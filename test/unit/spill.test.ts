@@ -1,8 +1,8 @@
-import { writeSync } from 'node:fs';
+import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeSpill, openSpill, readKept, SpillBatch } from '../../src/export/spill.js';
-import { BlobRunBuilder, blobRunEntries } from '../../src/export/jobs.js';
+import { closeSpill, KEEP_MAX_FILE, KEEP_SETTLED_MS, openSpill, readKept, SpillBatch } from '../../src/export/spill.js';
+import { BlobRunBuilder, blobRunEntries, runJob, type HashOutcome } from '../../src/export/jobs.js';
 import { sha256Hex } from '../../src/crypto/sha256.js';
 import { listDir, removeTempDirs, tempDir } from '../helpers/tmp.js';
 
@@ -92,5 +92,32 @@ describe('spill', () => {
     two.add(digests[1]!, '/in/b', 1, false, 4);
     const run = two.take();
     expect(() => blobRunEntries({ ...run, kept: { fd: 42, at: new Float64Array([3]) } })).toThrow(/disagree/);
+  });
+
+  it('a hashing job keeps settled small files where it says, until the spill is full, and no fresh or large one', async () => {
+    const dir = tempDir();
+    const settledFiles = Array.from({ length: 200 }, (_, k) => join(dir, `s${String(k).padStart(3, '0')}.log`));
+    settledFiles.forEach((f, k) => writeFileSync(f, Buffer.alloc(8000, k)));
+    writeFileSync(join(dir, 'large.bin'), Buffer.alloc(KEEP_MAX_FILE + 1, 1));
+    await new Promise((r) => setTimeout(r, KEEP_SETTLED_MS + 100));
+    writeFileSync(join(dir, 'fresh.log'), 'written just now');
+    const paths = [...settledFiles, join(dir, 'large.bin'), join(dir, 'fresh.log')];
+    // 1.6 MB of settled files: the job writes about 1 MiB, which fits, then the rest, which does not.
+    const spill = openSpill(join(dir, 'out.tar'), 1_200_000)!;
+    try {
+      const job = { kind: 'hash' as const, files: paths.map((p) => ({ name: p.slice(dir.length + 1), path: p })), spill };
+      const got = (await runJob(job, () => undefined)) as HashOutcome[];
+      const kept = got.map((o) => o.keptAt >= 0);
+      const firstWrite = Math.floor((1 << 20) / 8000);
+      expect(kept).toEqual(paths.map((_, k) => k < firstWrite));
+      got.forEach((o, k) => {
+        if (o.keptAt < 0) return;
+        const into = Buffer.alloc(o.size);
+        readKept(spill.fd, o.keptAt, o.size, o.sha256, into, paths[k]!);
+        expect(into.equals(readFileSync(paths[k]!))).toBe(true);
+      });
+    } finally {
+      closeSpill(spill);
+    }
   });
 });
