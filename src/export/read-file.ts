@@ -112,13 +112,12 @@ export function hashFileSync(
       // fstat gave: a read per file saved (0.1 s of each thread's time for 100,000 files
       // here). procfs reports 0 bytes and still reads to its end. Given up: a file that
       // holds more than its reported size and whose read stops exactly there (a write
-      // landing between the read and the fstat; page-cache file systems end a read at the
-      // size fstat gives) is taken at that size. The second pass, which asks a byte past
-      // the size, refuses it as changed; but if an input earlier in name order has the
-      // same first bytes and supplies the blob, it is not read again, and is recorded at
-      // that size without an error, as it would be had the write come after its read. (Such
-      // a write sets the file's ctime: settledMs is then under a second, and the file is
-      // not kept.)
+      // landing after the last read; page-cache file systems end a read at the size fstat
+      // gives) is taken at that size. The second pass, which asks a byte past the size,
+      // refuses it as changed; but if an input earlier in name order has the same first
+      // bytes and supplies the blob, or the file is kept (its bytes then match the
+      // manifest), it is not read again, and is recorded at that size without an error, as
+      // it would be had the write come after its read.
       let n: number;
       try {
         n = readSync(fd, buf, fill, buf.length - fill, null);
@@ -149,8 +148,14 @@ export function hashFileSync(
 /** HashedFile.settledMs of a file read whole in one read of `size` bytes, given fstat's word after it. */
 function settledFor(after: Stats, size: number): number {
   if (size !== after.size) return -1;
-  // A ctime in the future (a file server's clock ahead of ours) is not settled at all.
-  return Math.max(-1, Date.now() - after.ctimeMs);
+  // Whole milliseconds both sides: a file written within this millisecond is 0 ms old,
+  // not a fraction below 0. A ctime in the future (a file server's clock ahead of ours)
+  // is not settled at all.
+  const age = Date.now() - Math.floor(after.ctimeMs);
+  if (age < 0) return -1;
+  // A file system that keeps whole seconds (or two) cuts a ctime down by up to that much:
+  // such a ctime says only that the change was less than two seconds later.
+  return after.ctimeMs % 1000 === 0 ? Math.max(0, age - 2000) : age;
 }
 
 function streamHash(fd: number, hash: Hash, limit: number): number {

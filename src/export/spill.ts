@@ -24,10 +24,13 @@ export const KEEP_MAX_FILE = 8 * 1024;
 /** At most this much is kept (less when the output's file system is short of room); later files are read again. */
 export const KEEP_MAX_BYTES = 1024 * 1024 * 1024;
 /**
- * A file is kept only if its ctime says it had not changed for this long when it was
- * read (and a second fstat says it did not change during the read). Far longer than the
- * steps of a few milliseconds the file system's clock takes, so a write just before the
- * read cannot carry a ctime that looks settled; a file still being written is read again.
+ * A file is kept only if its ctime, as fstat gives it after the read, says it had not
+ * changed for this long: not in the second before the read, nor during it. Far longer
+ * than the steps of a few milliseconds the file system's clock takes (whole-second
+ * ctimes are taken as up to two seconds later: see settledFor). What this cannot see: a
+ * file server whose clock lags ours, and writes through a memory map, which move ctime
+ * only on a page's first write; such a file is exported as its one read found it, which
+ * its manifest then names.
  */
 export const KEEP_SETTLED_MS = 1000;
 

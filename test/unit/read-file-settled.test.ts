@@ -47,6 +47,14 @@ describe('hashFileSync: settled', () => {
     // Written during the read (its ctime now), or a ctime ahead of the clock: not settled.
     expect(settledWith((st) => void (st.ctimeMs = Date.now()))).toBeLessThan(1000);
     expect(settledWith((st) => void (st.ctimeMs = Date.now() + 60_000))).toBe(-1);
+    // A whole-second ctime may stand for a change up to two seconds later.
+    const whole = Math.floor((now - 3000) / 1000) * 1000;
+    const t0 = Date.now();
+    const coarse = settledWith((st) => void (st.ctimeMs = whole));
+    expect(coarse).toBeGreaterThanOrEqual(t0 - whole - 2000);
+    expect(coarse).toBeLessThanOrEqual(Date.now() - whole - 2000);
+    const fine = settledWith((st) => void (st.ctimeMs = whole + 0.5));
+    expect(fine).toBeGreaterThanOrEqual(t0 - whole);
     // fstat tells of more bytes than the read gave: read on, and not settled.
     expect(settledWith((st) => void ((st.ctimeMs = now - 5000), (st.size += 1)))).toBe(-1);
     expect(seen.log).toEqual(['read', 'fstat', 'read']);

@@ -71,6 +71,10 @@ describe('hashFileSync', () => {
     expect(hashFileSync(f, 1024, undefined, false, 13).settledMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('refuses as changed what can no longer be read as a file (a directory in its place)', () => {
+    expect(() => hashFileSync(tempDir(), 1024)).toThrow(expect.objectContaining({ reason: 'changed' }));
+  });
+
   it.skipIf(!hasKallsyms)('reads procfs files to their end although their reads come back short', () => {
     const want = readFileSync('/proc/kallsyms');
     const r = hashFileSync('/proc/kallsyms', 16 << 20);
