@@ -65,6 +65,8 @@ describe('spill', () => {
       expect(() => readKept(spill.fd, at!, c.length + 10, sha256Hex(c), into, 'in/a.log')).toThrow(/kept since the hashing pass was damaged/);
       writeSync(spill.fd, Buffer.from('T'), 0, 1, at!);
       expect(() => readKept(spill.fd, at!, c.length, sha256Hex(c), into, 'in/a.log')).toThrow(/copy of in\/a\.log kept since the hashing pass was damaged/);
+      // An integrity failure of its own (exit 1), not an internal error.
+      expect(() => readKept(spill.fd, at!, c.length, sha256Hex(c), into, 'in/a.log')).toThrow(expect.objectContaining({ code: 'SPILL_DAMAGED', exitCode: 1 }));
     } finally {
       closeSpill(spill);
     }
