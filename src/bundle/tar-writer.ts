@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { writeSync } from 'node:fs';
+import { writeAll } from '../util/write-all.js';
 import { createGzip, type Gzip } from 'node:zlib';
 
 /**
@@ -215,7 +215,3 @@ export class TarWriter {
   }
 }
 
-function writeAll(fd: number, b: Uint8Array): void {
-  let off = 0;
-  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-}

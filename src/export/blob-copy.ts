@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { writeAll } from '../util/write-all.js';
 import { entryHeader, padOf } from '../bundle/tar-writer.js';
 import { copyVerifiedSync } from './read-file.js';
 import { readKept } from './spill.js';
@@ -45,7 +45,7 @@ export function writeEntriesSync(
   let fill = 0;
   let pos = position;
   const flush = () => {
-    writeAllAt(fd, buf, pos, fill);
+    writeAll(fd, buf, pos, fill);
     pos += fill;
     fill = 0;
   };
@@ -55,7 +55,7 @@ export function writeEntriesSync(
   const put = (b: Uint8Array) => {
     if (b.length > OUT - fill) flush();
     if (b.length > OUT) {
-      writeAllAt(fd, b, pos);
+      writeAll(fd, b, pos);
       pos += b.length;
     } else {
       buf.set(b, fill);
@@ -126,12 +126,6 @@ export function writeEntriesSync(
   }
   flush();
   return pos;
-}
-
-/** Write the first `length` bytes of `b` at `pos`: a positional write may write less than asked. */
-export function writeAllAt(fd: number, b: Uint8Array, pos: number, length = b.length): void {
-  let off = 0;
-  while (off < length) off += writeSync(fd, b, off, length - off, pos + off);
 }
 
 /** Throws unless an entry's made content came out as reserved: its size, and its digest when pinned. */

@@ -25,7 +25,8 @@ import {
 import type { Authorization } from '../authority/record.js';
 import { collectInputs, type InputFile } from './collect.js';
 import { InputReadError, readVerified } from './read-file.js';
-import { materialized, writeAllAt, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
+import { materialized, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
+import { writeAll } from '../util/write-all.js';
 import { BlobRunBuilder, type HashOutcome, type Job, type Signer } from './jobs.js';
 import { JobPool, THREADS_MIN_FILES } from './pool.js';
 import { closeSpill, openSpill } from './spill.js';
@@ -431,7 +432,7 @@ async function writePlaced(
     // The pool writes from where the head is reserved to the end: it must end there.
     const headEnd = writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
     if (headEnd !== firstAfterHead) throw new Error(`the metadata ends at ${headEnd}, ${firstAfterHead} was reserved`);
-    writeAllAt(fd, Buffer.alloc(END_OF_ARCHIVE), pos);
+    writeAll(fd, Buffer.alloc(END_OF_ARCHIVE), pos);
   } catch (e) {
     headError = e;
   }
@@ -451,7 +452,7 @@ async function writePlaced(
     envelopeAt += span(e);
   }
   envelopeAt += entryHeaderLength(ENVELOPE);
-  for (const s of envelope.signaturesAt(signed.value[0]!)) writeAllAt(fd, s.bytes, envelopeAt + s.at);
+  for (const s of envelope.signaturesAt(signed.value[0]!)) writeAll(fd, s.bytes, envelopeAt + s.at);
 }
 
 /**

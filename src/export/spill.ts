@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statfsSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { sha256Hex } from '../crypto/sha256.js';
 import { integrityError } from '../errors.js';
+import { writeAll } from '../util/write-all.js';
 
 /**
  * Small settled inputs are read once. The hashing pass writes each one's bytes to a
@@ -127,8 +128,7 @@ export class SpillBatch {
     const base = Number(Atomics.add(end, 0, BigInt(length)));
     if (base + length > this.spill.cap) return;
     try {
-      let off = 0;
-      while (off < length) off += writeSync(this.spill.fd, room!, off, length - off, base + off);
+      writeAll(this.spill.fd, room!, base, length);
     } catch {
       return;
     }

@@ -10,10 +10,10 @@ import {
   readdirSync,
   renameSync,
   rmSync,
-  writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { integrityError, StellaError, usageError } from '../errors.js';
+import { writeAll } from '../util/write-all.js';
 import { BLOB_PREFIX } from '../bundle/layout.js';
 import { readArchive, type ArchiveLimits } from '../bundle/read-archive.js';
 import { TarFormatError, type EntrySink } from '../bundle/tar-reader.js';
@@ -169,7 +169,7 @@ async function writeFiles(
           hash.update(chunk);
           size += chunk.length;
           if (size > targets[0]!.size) throw changed(`${name} is larger than the manifest says`);
-          for (let k = 0; k < fds.length; k++) writeAll(fds[k]!, chunk, targets[k]!.name, shownTo);
+          for (let k = 0; k < fds.length; k++) writeChunk(fds[k]!, chunk, targets[k]!.name, shownTo);
         },
         end() {
           for (let k = 0; k < fds.length; k++) {
@@ -199,9 +199,8 @@ function fileCount(plan: ExtractionPlan): number {
   return n;
 }
 
-function writeAll(fd: number, chunk: Buffer, name: string, shownTo: string): void {
-  let off = 0;
-  while (off < chunk.length) off += fsStep(() => writeSync(fd, chunk, off, chunk.length - off), name, shownTo);
+function writeChunk(fd: number, chunk: Buffer, name: string, shownTo: string): void {
+  fsStep(() => writeAll(fd, chunk), name, shownTo);
 }
 
 /** File system failures while writing (no space, name too long) are input errors, exit 2. */

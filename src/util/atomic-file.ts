@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { usageError } from '../errors.js';
+import { writeAll } from './write-all.js';
 
 /**
  * A file that appears under its final name only when complete: written beside the target
@@ -112,8 +113,7 @@ export class AtomicFile {
   }
 
   write(buf: Uint8Array): void {
-    let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    writeAll(this.fd, buf);
   }
 
   commit(): void {
