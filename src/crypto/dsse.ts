@@ -139,11 +139,21 @@ export function paeOfPieces(
   shared: boolean,
   textBytes: number = utf8LengthOf(pieces()),
 ): { message: Uint8Array; payload: Buffer } {
+  const frame = paeFrame(payloadType, textBytes, shared);
+  if (writePieces(frame.payload, 0, pieces()) !== textBytes) throw new Error('payload length mismatch');
+  return frame;
+}
+
+/**
+ * The buffer paeOfPieces fills: the PAE header of a payload of `textBytes` bytes, then
+ * room for them, `payload`, which the caller fills (in slices, if it must stay
+ * responsive meanwhile).
+ */
+export function paeFrame(payloadType: string, textBytes: number, shared: boolean): { message: Uint8Array; payload: Buffer } {
   const header = paeHeader(payloadType, textBytes);
   const size = header.length + textBytes;
   const message = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
   header.copy(message, 0);
-  if (writePieces(message, header.length, pieces()) !== size) throw new Error('payload length mismatch');
   return { message, payload: message.subarray(header.length) };
 }
 

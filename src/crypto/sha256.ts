@@ -7,15 +7,28 @@ export function sha256Hex(data: Uint8Array | string): string {
   return hash('sha256', data, 'hex');
 }
 
+/** SHA-256 and length of pieces one after another, fed in any number of calls; strings as UTF-8. */
+export class PiecesDigest {
+  private readonly h = createHash('sha256');
+  private bytes = 0;
+
+  update(pieces: Iterable<string | Uint8Array>): this {
+    for (const p of pieces) {
+      this.h.update(p);
+      this.bytes += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
+    }
+    return this;
+  }
+
+  /** Once: the Hash is spent by it. */
+  result(): { sha256: string; bytes: number } {
+    return { sha256: this.h.digest('hex'), bytes: this.bytes };
+  }
+}
+
 /** SHA-256 and length of the pieces one after another; strings as UTF-8. */
 export function sha256OfPieces(pieces: Iterable<string | Uint8Array>): { sha256: string; bytes: number } {
-  const h = createHash('sha256');
-  let bytes = 0;
-  for (const p of pieces) {
-    h.update(p);
-    bytes += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
-  }
-  return { sha256: h.digest('hex'), bytes };
+  return new PiecesDigest().update(pieces).result();
 }
 
 export function sha256Bytes(data: Uint8Array): Uint8Array {

@@ -1,0 +1,27 @@
+/**
+ * Feed `items` to `take` in slices of about `sliceMs` of this thread's time, with a turn
+ * of the event loop between slices. Work of a few hundred milliseconds on the main thread
+ * (an export's metadata) then does not keep it from handing worker threads their next
+ * jobs: they would otherwise sit idle for all of it. `take` must consume its slice.
+ */
+export async function paced<T>(items: Iterable<T>, take: (slice: Iterable<T>) => void, sliceMs = 4): Promise<void> {
+  const it = items[Symbol.iterator]();
+  let done = false;
+  function* slice(): Generator<T> {
+    const until = performance.now() + sliceMs;
+    for (;;) {
+      const r = it.next();
+      if (r.done) {
+        done = true;
+        return;
+      }
+      yield r.value;
+      if (performance.now() >= until) return;
+    }
+  }
+  for (;;) {
+    take(slice());
+    if (done) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
