@@ -63,14 +63,14 @@ export interface Statement {
 }
 
 /**
- * What the artifact list implies. `distinct`: the contents, when the caller holds them
- * already, keyed by digest (an export's map of blob sources): a second set of 100,000
- * digests is not built.
+ * What the artifact list implies. `distinct`: how many contents there are, when the
+ * caller has counted them already (an export, which sorts them out): a set of 100,000
+ * digests is then not built.
  */
-export function computeTotals(artifacts: readonly Artifact[], distinct?: ReadonlyMap<string, unknown>): Totals {
+export function computeTotals(artifacts: readonly Artifact[], distinct?: number): Totals {
   let bytes = 0;
   for (const a of artifacts) bytes += a.size;
-  let blobs = distinct?.size;
+  let blobs = distinct;
   if (blobs === undefined) {
     const seen = new Set<string>();
     for (const a of artifacts) seen.add(a.sha256);

@@ -1,0 +1,69 @@
+/**
+ * The distinct contents of an export's items, in blob order: each digest once, sorted
+ * (lowercase hex: as by UTF-8 bytes), with the index of the first item that has it, which
+ * supplies the blob. A map from digest to item and a sort of the 64-digit strings took
+ * 110 ms for 100,000 items here, while the pool's threads waited; numbers sort natively.
+ * Each digest's leading bits and its index are packed into one exact double, sorted as
+ * such, and only digests whose leading bits tie are compared whole.
+ *
+ * Digests must be lowercase hex of one length, as hashing gives them; the checksum list
+ * checks that before anything is written, so other strings cannot reach a bundle, and
+ * for them the order here means nothing.
+ */
+export function distinctSorted(count: number, digestOf: (k: number) => string): { blobs: string[]; first: Int32Array } {
+  const indexBits = Math.max(1, Math.ceil(Math.log2(count + 1)));
+  // As many of the digest's leading bits as fit beside the index in a double's 53.
+  const prefixBits = 53 - indexBits;
+  if (prefixBits < 1) throw new Error(`too many items to sort: ${count}`);
+  const digits = Math.ceil(prefixBits / 4);
+  const drop = 2 ** (4 * digits - prefixBits);
+  const scale = 2 ** indexBits;
+  const keys = new Float64Array(count);
+  for (let k = 0; k < count; k++) {
+    const hex = digestOf(k);
+    let v = 0;
+    // Hex digit by hand: parseInt of a slice costs twice as much. Any other character
+    // gives some number; the checksum list refuses such a digest later.
+    for (let c = 0; c < digits; c++) {
+      const x = hex.charCodeAt(c);
+      v = v * 16 + (x <= 57 ? x - 48 : x - 87);
+    }
+    keys[k] = Math.floor(v / drop) * scale + k;
+  }
+  keys.sort();
+
+  const blobs: string[] = [];
+  const first: number[] = [];
+  const take = (k: number, hex: string): void => {
+    blobs.push(hex);
+    first.push(k);
+  };
+  for (let i = 0; i < count; ) {
+    const prefix = Math.floor(keys[i]! / scale);
+    let j = i + 1;
+    while (j < count && Math.floor(keys[j]! / scale) === prefix) j++;
+    if (j === i + 1) {
+      // Alone with its leading bits: a digest no other item has.
+      const k = keys[i]! % scale;
+      take(k, digestOf(k));
+    } else {
+      // A tie (the same content, or leading bits in common): by whole digest, then index,
+      // so that of equal digests the first item comes first and supplies the blob.
+      const tied: number[] = [];
+      for (let t = i; t < j; t++) tied.push(keys[t]! % scale);
+      tied.sort((a, b) => {
+        const x = digestOf(a);
+        const y = digestOf(b);
+        return x < y ? -1 : x > y ? 1 : a - b;
+      });
+      let last: string | null = null;
+      for (const k of tied) {
+        const hex = digestOf(k);
+        if (hex !== last) take(k, hex);
+        last = hex;
+      }
+    }
+    i = j;
+  }
+  return { blobs, first: Int32Array.from(first) };
+}

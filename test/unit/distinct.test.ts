@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { distinctSorted } from '../../src/export/distinct.js';
+
+const digest = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** What distinctSorted must give, the plain way: the first index of each digest, digests sorted. */
+function oracle(digests: readonly string[]): { blobs: string[]; first: number[] } {
+  const firstOf = new Map<string, number>();
+  digests.forEach((d, k) => {
+    if (!firstOf.has(d)) firstOf.set(d, k);
+  });
+  const blobs = [...firstOf.keys()].sort();
+  return { blobs, first: blobs.map((d) => firstOf.get(d)!) };
+}
+
+const run = (digests: readonly string[]) => {
+  const got = distinctSorted(digests.length, (k) => digests[k]!);
+  return { blobs: got.blobs, first: [...got.first] };
+};
+
+// Digests that share long leading runs, so that packed keys tie and are compared whole.
+const hexDigit = fc.constantFrom(...'0123456789abcdef');
+const nearDigest = fc
+  .tuple(fc.constantFrom('', '0000000000', 'ffffffffffff', 'a'.repeat(40)), fc.array(hexDigit, { minLength: 64, maxLength: 64 }))
+  .map(([head, rest]) => (head + rest.join('')).slice(0, 64));
+
+describe('distinctSorted', () => {
+  it('is each digest once, sorted, with its first index: random pools with repeats', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(40), { maxLength: 300 }), (picks) => {
+        const digests = picks.map((p) => digest(String(p)));
+        expect(run(digests)).toEqual(oracle(digests));
+      }),
+    );
+  });
+
+  it('orders digests whose leading bits tie by the whole digest, then by index', () => {
+    fc.assert(
+      fc.property(fc.array(nearDigest, { minLength: 1, maxLength: 60 }), fc.array(fc.nat(), { maxLength: 60 }), (pool, picks) => {
+        const digests = [...pool, ...picks.map((p) => pool[p % pool.length]!)];
+        expect(run(digests)).toEqual(oracle(digests));
+      }),
+    );
+  });
+
+  it('holds with enough items that fewer leading bits fit beside the index', () => {
+    const n = (1 << 17) + 3;
+    const digests = Array.from({ length: n }, (_, k) => digest(String(k % 70_001)));
+    // Two more that differ only past the first 36 bits, which is all that is packed here.
+    digests[5] = '123456789' + '0'.repeat(54) + '1';
+    digests[6] = '123456789' + '0'.repeat(55);
+    expect(run(digests)).toEqual(oracle(digests));
+  });
+
+  it('gives nothing for no items', () => {
+    expect(run([])).toEqual({ blobs: [], first: [] });
+  });
+});
