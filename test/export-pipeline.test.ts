@@ -129,9 +129,10 @@ describe('export pipeline', () => {
     try {
       // Job k of one run and job k of the other go to the same thread at the same time.
       const jobs = (from: number) => Array.from({ length: 6 }, (_, k) => ({ kind: 'hash' as const, files: [file(from + k)] }));
-      const [a, b] = await Promise.all([pool.run<{ sha256: string }[]>(jobs(0)), pool.run<{ sha256: string }[]>(jobs(100))]);
-      expect(a.map((r) => r[0]!.sha256)).toEqual([0, 1, 2, 3, 4, 5].map(hex));
-      expect(b.map((r) => r[0]!.sha256)).toEqual([100, 101, 102, 103, 104, 105].map(hex));
+      type Got = { artifacts: { sha256: string }[] };
+      const [a, b] = await Promise.all([pool.run<Got>(jobs(0)), pool.run<Got>(jobs(100))]);
+      expect(a.map((r) => r.artifacts[0]!.sha256)).toEqual([0, 1, 2, 3, 4, 5].map(hex));
+      expect(b.map((r) => r.artifacts[0]!.sha256)).toEqual([100, 101, 102, 103, 104, 105].map(hex));
     } finally {
       await pool.close();
     }

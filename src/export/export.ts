@@ -28,7 +28,7 @@ import { collectInputs, type InputFile } from './collect.js';
 import { InputReadError, readVerified } from './read-file.js';
 import { materialized, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { writeAll } from '../util/write-all.js';
-import { BlobRunBuilder, type HashOutcome, type Job, type Signer } from './jobs.js';
+import { BlobRunBuilder, type HashedBatch, type Job, type Signer } from './jobs.js';
 import { JobPool, THREADS_MIN_FILES } from './pool.js';
 import { closeSpill, openSpill } from './spill.js';
 import { distinctSorted } from './distinct.js';
@@ -173,24 +173,26 @@ async function exportWith(
       files: b.map((f) => ({ name: f.name, path: f.path, viaLink: f.viaLink === true })),
       spill: spill ?? undefined,
     }));
-    const hashed = (await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () =>
-      pool.run<HashOutcome[]>(hashJobs),
-    )).flat();
+    const hashed = await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () => pool.run<HashedBatch>(hashJobs));
     // Each thread's result carries its own copy of every kind and media type string.
     const interned = new Map<string, string>();
     const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
     const keptAt = new Float64Array(files.length);
-    const items: ExportItem[] = files.map((f, k) => {
-      const r = hashed[k]!;
-      r.kind = intern(r.kind);
-      r.mediaType = intern(r.mediaType);
-      keptAt[k] = r.keptAt;
-      return {
-        // Keys in canonical order: the manifest is then serialised without copying them.
-        artifact: { kind: r.kind, mediaType: r.mediaType, name: f.name, sha256: r.sha256, size: r.size, tenant },
-        source: f.viaLink ? { path: f.path, viaLink: true } : { path: f.path },
-      };
-    });
+    const items: ExportItem[] = new Array(files.length);
+    let k = 0;
+    for (const batch of hashed) {
+      keptAt.set(batch.keptAt, k);
+      for (const a of batch.artifacts) {
+        const f = files[k]!;
+        a.kind = intern(a.kind);
+        a.mediaType = intern(a.mediaType);
+        a.name = f.name;
+        a.tenant = tenant;
+        // The input file is the source as it stands: {path, viaLink}, and its name.
+        items[k++] = { artifact: a, source: f };
+      }
+    }
+    if (k !== files.length) throw new Error(`${k} files hashed, ${files.length} listed`);
     return await writeBundleWith(pool, { ...opts, tenant, items }, spill ? { fd: spill.fd, at: keptAt } : null);
   } finally {
     // Every job that reads it has ended: the pool's runs settle before they return.

@@ -2,6 +2,7 @@ import { classify, CLASSIFY_MAX_BYTES, classifyWantsContent } from '../evidence/
 import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { hashFileSync } from './read-file.js';
 import { blobPath } from '../bundle/layout.js';
+import type { Artifact } from '../manifest/statement.js';
 import { KEEP_MAX_FILE, keepable, SpillBatch, type SpillTarget } from './spill.js';
 
 /**
@@ -14,13 +15,16 @@ export interface HashTask {
   viaLink?: boolean;
 }
 
-export interface HashOutcome {
-  sha256: string;
-  size: number;
-  kind: string;
-  mediaType: string;
-  /** Where the spill holds the bytes this pass read, or -1 when the file is to be read again. */
-  keptAt: number;
+/**
+ * A hashing job's results, in its files' order: each file's manifest entry, and where the
+ * spill holds the bytes this pass read (-1: the file is to be read again). An entry's
+ * name and tenant are left empty, for the caller to fill in with strings it holds: a
+ * thread's result would carry its own copy of each. Keys are in canonical order, so the
+ * caller serialises the objects as they come.
+ */
+export interface HashedBatch {
+  artifacts: Artifact[];
+  keptAt: Float64Array;
 }
 
 /**
@@ -137,7 +141,7 @@ export interface Signer {
 
 export type Progress = (bytes: number, files: number) => void;
 
-export async function runJob(job: Job, progress: Progress): Promise<HashOutcome[] | Uint8Array[] | number> {
+export async function runJob(job: Job, progress: Progress): Promise<HashedBatch | Uint8Array[] | number> {
   if (job.kind === 'write') {
     const entries = Array.isArray(job.entries) ? job.entries : blobRunEntries(job.entries);
     return writeEntriesSync(job.fd, job.position, entries, job.mtimeSec, progress);
@@ -147,19 +151,20 @@ export async function runJob(job: Job, progress: Progress): Promise<HashOutcome[
     const { sign } = await import('../crypto/ed25519.js');
     return job.signers.map((k) => sign(job.message, k.seed, k.publicKey));
   }
-  const out: HashOutcome[] = [];
+  const artifacts: Artifact[] = [];
+  const keptAt = new Float64Array(job.files.length);
   const keep = job.spill ? new SpillBatch(job.spill) : null;
-  for (const f of job.files) {
+  job.files.forEach((f, k) => {
     const r = hashFileSync(f.path, CLASSIFY_MAX_BYTES, (head) => classifyWantsContent(f.name, head), f.viaLink, keep ? KEEP_MAX_FILE : -1);
     const c = classify(f.name, r.content);
+    artifacts.push({ kind: c.kind, mediaType: c.mediaType, name: '', sha256: r.sha256, size: r.size, tenant: '' });
     // A place in the batch for now; an offset in the spill once the batch is written.
-    const keptAt = keep !== null && r.content !== null && keepable(r) ? keep.add(r.content) : -1;
-    out.push({ sha256: r.sha256, size: r.size, kind: c.kind, mediaType: c.mediaType, keptAt });
+    keptAt[k] = keep !== null && r.content !== null && keepable(r) ? keep.add(r.content) : -1;
     progress(r.size, 1);
-  }
+  });
   if (keep !== null) {
     const ats = keep.settle();
-    for (const o of out) if (o.keptAt >= 0) o.keptAt = ats[o.keptAt]!;
+    for (let k = 0; k < keptAt.length; k++) if (keptAt[k]! >= 0) keptAt[k] = ats[keptAt[k]!]!;
   }
-  return out;
+  return { artifacts, keptAt };
 }

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSpill, KEEP_MAX_FILE, KEEP_SETTLED_MS, openSpill, readKept, SpillBatch } from '../../src/export/spill.js';
-import { BlobRunBuilder, blobRunEntries, runJob, type HashOutcome } from '../../src/export/jobs.js';
+import { BlobRunBuilder, blobRunEntries, runJob, type HashedBatch } from '../../src/export/jobs.js';
 import { sha256Hex } from '../../src/crypto/sha256.js';
 import { listDir, removeTempDirs, tempDir } from '../helpers/tmp.js';
 
@@ -109,14 +109,14 @@ describe('spill', () => {
     const spill = openSpill(join(dir, 'out.tar'), 1_200_000)!;
     try {
       const job = { kind: 'hash' as const, files: paths.map((p) => ({ name: p.slice(dir.length + 1), path: p })), spill };
-      const got = (await runJob(job, () => undefined)) as HashOutcome[];
-      const kept = got.map((o) => o.keptAt >= 0);
+      const got = (await runJob(job, () => undefined)) as HashedBatch;
+      const kept = [...got.keptAt].map((at) => at >= 0);
       const firstWrite = Math.floor((1 << 20) / 8000);
       expect(kept).toEqual(paths.map((_, k) => k >= 2 && k < 2 + firstWrite));
-      got.forEach((o, k) => {
-        if (o.keptAt < 0) return;
+      got.artifacts.forEach((o, k) => {
+        if (got.keptAt[k]! < 0) return;
         const into = Buffer.alloc(o.size);
-        readKept(spill.fd, o.keptAt, o.size, o.sha256, into, paths[k]!);
+        readKept(spill.fd, got.keptAt[k]!, o.size, o.sha256, into, paths[k]!);
         expect(into.equals(readFileSync(paths[k]!))).toBe(true);
       });
     } finally {
