@@ -21,39 +21,85 @@ export const padOf = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
 
 const ZEROS = '0'.repeat(12);
 
-function octal(buf: Buffer, at: number, value: number, digits: number): void {
+/** Writes `value` as a NUL-free octal field (zero-padded, then a space); returns the sum of its bytes. */
+function octal(buf: Buffer, at: number, value: number, digits: number): number {
   const s = value.toString(8);
   if (s.length > digits) throw new RangeError(`tar field overflow: ${value}`);
-  buf.write(ZEROS.slice(0, digits - s.length) + s + ' ', at, 'latin1');
+  const field = ZEROS.slice(0, digits - s.length) + s + ' ';
+  buf.write(field, at, 'latin1');
+  return byteSum(field);
+}
+
+/** Sum of the bytes of an ASCII (or latin1) string. */
+function byteSum(s: string): number {
+  let sum = 0;
+  for (let k = 0; k < s.length; k++) sum += s.charCodeAt(k);
+  return sum;
+}
+
+/**
+ * A header with the fields every entry of one mode, time and type shares (ids, time,
+ * magic, version, device numbers), and the sum of its bytes with the checksum field
+ * counted as spaces. Headers are copied from it: building each from zeros was a fifth
+ * of a thread's work when writing 100,000 small blobs.
+ */
+interface HeaderTemplate {
+  bytes: Buffer;
+  sum: number;
+}
+const templates = new Map<string, HeaderTemplate>();
+
+function templateOf(mode: number, mtimeSec: number, type: number): HeaderTemplate {
+  const key = `${mode}:${mtimeSec}:${type}`;
+  let t = templates.get(key);
+  if (!t) {
+    const b = Buffer.alloc(BLOCK);
+    octal(b, 100, mode & 0o7777, 6);
+    octal(b, 108, 0, 6); // uid
+    octal(b, 116, 0, 6); // gid
+    octal(b, 136, mtimeSec, 11);
+    b[156] = type;
+    b.write('ustar\0', 257, 'latin1');
+    b.write('00', 263, 'latin1');
+    // uname and gname stay empty.
+    octal(b, 329, 0, 6); // devmajor
+    octal(b, 337, 0, 6); // devminor
+    let sum = 8 * 0x20;
+    for (let k = 0; k < BLOCK; k++) if (k < 148 || k >= 156) sum += b[k]!;
+    if (templates.size >= 16) templates.clear();
+    templates.set(key, (t = { bytes: b, sum }));
+  }
+  return t;
+}
+
+/** A ustar header block at `at` of `b`; `name` and `prefix` are ASCII and fit their fields. */
+function ustarHeaderInto(b: Buffer, at: number, name: string, prefix: string, size: number, mode: number, mtimeSec: number, type: number): void {
+  const t = templateOf(mode, mtimeSec, type);
+  t.bytes.copy(b, at);
+  let sum = t.sum;
+  b.write(name, at, 'latin1');
+  sum += byteSum(name);
+  if (size.toString(8).length > 11) {
+    // GNU base-256 for entries of 8 GiB and more.
+    b[at + 124] = 0x80;
+    sum += 0x80;
+    let v = size;
+    for (let k = 11; k > 0; k--) {
+      b[at + 124 + k] = v % 256;
+      sum += v % 256;
+      v = Math.floor(v / 256);
+    }
+  } else sum += octal(b, at + 124, size, 11);
+  if (prefix) {
+    b.write(prefix, at + 345, 'latin1');
+    sum += byteSum(prefix);
+  }
+  octal(b, at + 148, sum, 6);
 }
 
 function ustarHeader(name: string, prefix: string, size: number, mode: number, mtimeSec: number, type: number): Buffer {
-  const b = Buffer.alloc(BLOCK);
-  b.write(name, 0, 'latin1');
-  octal(b, 100, mode & 0o7777, 6);
-  octal(b, 108, 0, 6); // uid
-  octal(b, 116, 0, 6); // gid
-  if (size.toString(8).length > 11) {
-    // GNU base-256 for entries of 8 GiB and more.
-    b[124] = 0x80;
-    let v = size;
-    for (let k = 11; k > 0; k--) {
-      b[124 + k] = v % 256;
-      v = Math.floor(v / 256);
-    }
-  } else octal(b, 124, size, 11);
-  octal(b, 136, mtimeSec, 11);
-  b[156] = type;
-  b.write('ustar\0', 257, 'latin1');
-  b.write('00', 263, 'latin1');
-  // uname and gname stay empty.
-  octal(b, 329, 0, 6); // devmajor
-  octal(b, 337, 0, 6); // devminor
-  if (prefix) b.write(prefix, 345, 'latin1');
-  let sum = 8 * 0x20;
-  for (let k = 0; k < 148; k++) sum += b[k]!;
-  for (let k = 156; k < BLOCK; k++) sum += b[k]!;
-  octal(b, 148, sum, 6);
+  const b = Buffer.allocUnsafe(BLOCK);
+  ustarHeaderInto(b, 0, name, prefix, size, mode, mtimeSec, type);
   return b;
 }
 
@@ -92,6 +138,17 @@ export function entryHeader(name: string, size: number, mode: number, mtimeSec: 
     Buffer.alloc(padOf(pax.length)),
     ustarHeader('PaxHeader', '', size, mode, mtimeSec, 0x30),
   ]);
+}
+
+/**
+ * entryHeader written at `at` of `target`, when it is one ustar block (a name that needs
+ * no pax header): returns BLOCK, or 0 having written nothing. The caller makes room.
+ */
+export function entryHeaderInto(target: Buffer, at: number, name: string, size: number, mode: number, mtimeSec: number): number {
+  const split = splitUstar(name);
+  if (!split) return 0;
+  ustarHeaderInto(target, at, split[0], split[1], size, mode, mtimeSec, 0x30);
+  return BLOCK;
 }
 
 /** Length of entryHeader(name, ...) without building it. */

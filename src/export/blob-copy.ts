@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { writeAll } from '../util/write-all.js';
-import { entryHeader, padOf } from '../bundle/tar-writer.js';
+import { BLOCK, entryHeader, entryHeaderInto, padOf } from '../bundle/tar-writer.js';
 import { copyVerifiedSync } from './read-file.js';
 import { readKept } from './spill.js';
 
@@ -83,7 +83,11 @@ export function writeEntriesSync(
   };
 
   for (const e of entries) {
-    put(entryHeader(e.name, e.size, e.mode, mtimeSec));
+    // Into the output buffer where it is one block (every blob's is); a pax header is made.
+    room(BLOCK);
+    const header = entryHeaderInto(buf, fill, e.name, e.size, e.mode, mtimeSec);
+    if (header > 0) fill += header;
+    else put(entryHeader(e.name, e.size, e.mode, mtimeSec));
     if (e.data) {
       put(e.data);
       onProgress(e.data.length, 1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import tar from 'tar-stream';
-import { entryHeader, entryHeaderLength, entrySpan, TarWriter } from '../../src/bundle/tar-writer.js';
+import { entryHeader, entryHeaderInto, entryHeaderLength, entrySpan, TarWriter } from '../../src/bundle/tar-writer.js';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +9,12 @@ import { gunzipSync } from 'node:zlib';
 const MTIME = Date.parse('2026-11-01T00:00:00Z') / 1000;
 
 /** What tar-stream (the writer we replaced) emits for one entry, header(s) only. */
-async function tarStreamHeader(name: string, size: number, mode: number): Promise<Buffer> {
+async function tarStreamHeader(name: string, size: number, mode: number, mtime = MTIME): Promise<Buffer> {
   const pack = tar.pack();
   const parts: Buffer[] = [];
   pack.on('data', (b) => parts.push(b as Buffer));
   const done = new Promise<void>((r) => pack.on('end', () => r()));
-  const entry = pack.entry({ name, size, mode, mtime: new Date(MTIME * 1000), uid: 0, gid: 0, uname: '', gname: '', type: 'file' });
+  const entry = pack.entry({ name, size, mode, mtime: new Date(mtime * 1000), uid: 0, gid: 0, uname: '', gname: '', type: 'file' });
   entry.end(Buffer.alloc(size, 0x61));
   pack.finalize();
   await done;
@@ -43,10 +43,32 @@ describe('tar headers', () => {
     }
   }
 
-  it('uses base-256 for a size that does not fit 11 octal digits', () => {
-    const h = entryHeader('big', 2 ** 33, 0o644, MTIME);
+  it('uses base-256 for a size that does not fit 11 octal digits, and counts it in the checksum', () => {
+    const h = entryHeader('big', 2 ** 33 + 0xabcdef, 0o644, MTIME);
     expect(h[124]).toBe(0x80);
-    expect(h.readUIntBE(130, 6)).toBe(2 ** 33);
+    expect(h.readUIntBE(130, 6)).toBe(2 ** 33 + 0xabcdef);
+    // The checksum field holds the sum of all bytes, itself counted as eight spaces.
+    let sum = 8 * 0x20;
+    for (let k = 0; k < 512; k++) if (k < 148 || k >= 156) sum += h[k]!;
+    expect(h.toString('latin1', 148, 154)).toBe(sum.toString(8).padStart(6, '0'));
+  });
+
+  it('writes the same block in place, over whatever the buffer held, for any mode and time in any order', async () => {
+    const target = Buffer.alloc(4096, 0xa5);
+    const cases = [
+      ['blobs/sha256/' + 'cd'.repeat(32), 1024, 0o644, MTIME],
+      ['verify.sh', 3000, 0o755, MTIME],
+      ['dir/'.repeat(30) + 'file.txt', 7, 0o644, MTIME + 86_400],
+      ['blobs/sha256/' + 'ef'.repeat(32), 0, 0o644, MTIME],
+    ] as const;
+    for (const [name, size, mode, mtime] of cases) {
+      expect(entryHeaderInto(target, 1000, name, size, mode, mtime)).toBe(512);
+      expect(target.subarray(1000, 1512).equals(await tarStreamHeader(name, size, mode, mtime))).toBe(true);
+    }
+    expect(target.subarray(0, 1000).every((b) => b === 0xa5) && target.subarray(1512).every((b) => b === 0xa5)).toBe(true);
+    // A name that needs a pax header is left to entryHeader.
+    expect(entryHeaderInto(target, 0, 'päckage/ü.json', 1, 0o644, MTIME)).toBe(0);
+    expect(target.subarray(0, 1000).every((b) => b === 0xa5)).toBe(true);
   });
 });
 
