@@ -49,7 +49,11 @@ interface HeaderTemplate {
 }
 const templates = new Map<string, HeaderTemplate>();
 
+let last: { mode: number; mtimeSec: number; type: number; t: HeaderTemplate } | null = null;
+
 function templateOf(mode: number, mtimeSec: number, type: number): HeaderTemplate {
+  // Runs of entries share one: no key is made for them.
+  if (last !== null && last.mode === mode && last.mtimeSec === mtimeSec && last.type === type) return last.t;
   const key = `${mode}:${mtimeSec}:${type}`;
   let t = templates.get(key);
   if (!t) {
@@ -69,6 +73,7 @@ function templateOf(mode: number, mtimeSec: number, type: number): HeaderTemplat
     if (templates.size >= 16) templates.clear();
     templates.set(key, (t = { bytes: b, sum }));
   }
+  last = { mode, mtimeSec, type, t };
   return t;
 }
 
@@ -103,10 +108,13 @@ function ustarHeader(name: string, prefix: string, size: number, mode: number, m
   return b;
 }
 
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Split a pure-ASCII name into ustar name and prefix, or null when it does not fit. */
 function splitUstar(name: string): [string, string] | null {
   // eslint-disable-next-line no-control-regex
-  if (!/^[\x00-\x7f]*$/.test(name)) return null;
+  if (!ASCII.test(name)) return null;
   let base = name;
   let prefix = '';
   while (base.length > 100) {
