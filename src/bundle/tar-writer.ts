@@ -113,7 +113,6 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 /** Split a pure-ASCII name into ustar name and prefix, or null when it does not fit. */
 function splitUstar(name: string): [string, string] | null {
-  // eslint-disable-next-line no-control-regex
   if (!ASCII.test(name)) return null;
   let base = name;
   let prefix = '';

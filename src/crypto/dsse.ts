@@ -1,7 +1,7 @@
 import { isWellFormed, type JsonValue } from '../json/strict-parse.js';
 import { sign, verify } from './ed25519.js';
 import type { PublicKey, SigningKey } from './keys.js';
-import { utf8LengthOf, writePieces } from '../util/utf8.js';
+import { writePieces } from '../util/utf8.js';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
@@ -126,35 +126,37 @@ export function envelopeTemplate(
 }
 
 /**
- * `pae(payloadType, UTF-8 of the concatenation of pieces())` built in one buffer, the
- * payload a view of its tail: no second copy of a large manifest. In shared memory on
- * request, so a signing thread reads it where it lies. `pieces()` is called twice (sizes,
- * then bytes; once when the caller measured them already and passes `textBytes`) and must
- * come to that size; short pieces live and die in the young generation, so the payload's
- * memory is touched once, in the message.
+ * `pae(payloadType, text)` built in one buffer, for a text of `textBytes` bytes of UTF-8
+ * given in pieces, in as many calls to write() as the caller likes (an export writes a
+ * large manifest in slices, staying responsive meanwhile). The payload is a view of the
+ * message's tail: no second copy of a large manifest. In shared memory on request, so a
+ * signing thread reads it where it lies. Short pieces live and die in the young
+ * generation, so the payload's memory is touched once, in the message.
  */
-export function paeOfPieces(
-  payloadType: string,
-  pieces: () => Iterable<string>,
-  shared: boolean,
-  textBytes: number = utf8LengthOf(pieces()),
-): { message: Uint8Array; payload: Buffer } {
-  const frame = paeFrame(payloadType, textBytes, shared);
-  if (writePieces(frame.payload, 0, pieces()) !== textBytes) throw new Error('payload length mismatch');
-  return frame;
-}
+export class PaeBuilder {
+  readonly message: Uint8Array;
+  readonly payload: Buffer;
+  private at = 0;
 
-/**
- * The buffer paeOfPieces fills: the PAE header of a payload of `textBytes` bytes, then
- * room for them, `payload`, which the caller fills (in slices, if it must stay
- * responsive meanwhile).
- */
-export function paeFrame(payloadType: string, textBytes: number, shared: boolean): { message: Uint8Array; payload: Buffer } {
-  const header = paeHeader(payloadType, textBytes);
-  const size = header.length + textBytes;
-  const message = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
-  header.copy(message, 0);
-  return { message, payload: message.subarray(header.length) };
+  constructor(payloadType: string, textBytes: number, shared: boolean) {
+    const header = paeHeader(payloadType, textBytes);
+    const size = header.length + textBytes;
+    const message = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
+    header.copy(message, 0);
+    this.message = message;
+    this.payload = message.subarray(header.length);
+  }
+
+  /** The text's next pieces; throws on one that does not fit the size given. */
+  write(pieces: Iterable<string>): void {
+    this.at = writePieces(this.payload, this.at, pieces);
+  }
+
+  /** The message, once the pieces have come to exactly the size given. */
+  finish(): { message: Uint8Array; payload: Buffer } {
+    if (this.at !== this.payload.length) throw new Error(`payload length mismatch: ${this.at} bytes of ${this.payload.length}`);
+    return { message: this.message, payload: this.payload };
+  }
 }
 
 const base64Length = (n: number): number => 4 * Math.ceil(n / 3);

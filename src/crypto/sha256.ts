@@ -26,11 +26,6 @@ export class PiecesDigest {
   }
 }
 
-/** SHA-256 and length of the pieces one after another; strings as UTF-8. */
-export function sha256OfPieces(pieces: Iterable<string | Uint8Array>): { sha256: string; bytes: number } {
-  return new PiecesDigest().update(pieces).result();
-}
-
 export function sha256Bytes(data: Uint8Array): Uint8Array {
   return new Uint8Array(hash('sha256', data, 'buffer'));
 }

@@ -6,9 +6,10 @@
  * Each digest's leading bits and its index are packed into one exact double, sorted as
  * such, and only digests whose leading bits tie are compared whole.
  *
- * Digests must be lowercase hex of one length, as hashing gives them; the checksum list
- * checks that before anything is written, so other strings cannot reach a bundle, and
- * for them the order here means nothing.
+ * Digests must be 64 lowercase hex digits, as hashing gives them. Those digits packed
+ * here are checked here (any other character would make a key that is not exact, and an
+ * item could be lost); the checksum list checks the rest, and sees every distinct digest,
+ * before anything is written.
  */
 export function distinctSorted(count: number, digestOf: (k: number) => string): { blobs: string[]; first: Int32Array } {
   const indexBits = Math.max(1, Math.ceil(Math.log2(count + 1)));
@@ -21,12 +22,14 @@ export function distinctSorted(count: number, digestOf: (k: number) => string): 
   const keys = new Float64Array(count);
   for (let k = 0; k < count; k++) {
     const hex = digestOf(k);
+    if (hex.length !== 64) throw new Error(`blob ${JSON.stringify(hex)} is not a SHA-256 digest`);
     let v = 0;
-    // Hex digit by hand: parseInt of a slice costs twice as much. Any other character
-    // gives some number; the checksum list refuses such a digest later.
+    // Hex digit by hand: parseInt of a slice costs twice as much.
     for (let c = 0; c < digits; c++) {
       const x = hex.charCodeAt(c);
-      v = v * 16 + (x <= 57 ? x - 48 : x - 87);
+      if (x >= 48 && x <= 57) v = v * 16 + x - 48;
+      else if (x >= 97 && x <= 102) v = v * 16 + x - 87;
+      else throw new Error(`blob ${JSON.stringify(hex)} is not a SHA-256 digest`);
     }
     keys[k] = Math.floor(v / drop) * scale + k;
   }

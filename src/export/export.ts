@@ -3,11 +3,11 @@ import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { utf8LengthOf, writePieces } from '../util/utf8.js';
-import { paced } from '../util/paced.js';
+import { utf8LengthOf } from '../util/utf8.js';
+import { paced, PacedStop } from '../util/paced.js';
 import { PiecesDigest, sha256Hex } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
-import { envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, paeFrame, type EnvelopeTemplate } from '../crypto/dsse.js';
+import { envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, PaeBuilder, type EnvelopeTemplate } from '../crypto/dsse.js';
 import { sign, SIGNATURE_BYTES } from '../crypto/ed25519.js';
 import { ChecksumList } from '../bundle/checksums.js';
 import { amongBlobs, blobPath, CHECKSUMS, ENVELOPE, keyPath, MANIFEST, placeAmongBlobs, VERIFY_DOC, VERIFY_SCRIPT } from '../bundle/layout.js';
@@ -180,6 +180,8 @@ async function exportWith(
     const keptAt = new Float64Array(files.length);
     const items: ExportItem[] = new Array(files.length);
     let k = 0;
+    const got = hashed.reduce((n, batch) => n + batch.artifacts.length, 0);
+    if (got !== files.length) throw new Error(`${got} files hashed, ${files.length} listed`);
     for (const batch of hashed) {
       keptAt.set(batch.keptAt, k);
       for (const a of batch.artifacts) {
@@ -192,7 +194,6 @@ async function exportWith(
         items[k++] = { artifact: a, source: f };
       }
     }
-    if (k !== files.length) throw new Error(`${k} files hashed, ${files.length} listed`);
     return await writeBundleWith(pool, { ...opts, tenant, items }, spill ? { fd: spill.fd, at: keptAt } : null);
   } finally {
     // Every job that reads it has ended: the pool's runs settle before they return.
@@ -286,16 +287,15 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
   // entry is a view of it. Both are made in slices: between them this thread hands the
   // pool its next jobs, which otherwise sat idle for the quarter second this takes for
   // 100,000 artifacts.
-  const metadata = async () => {
+  const metadata = async (stop: () => boolean) => {
     const digest = new PiecesDigest();
-    await paced(checksumList.pieces(), (slice) => digest.update(slice));
+    await paced(checksumList.pieces(), (slice) => digest.update(slice), undefined, stop);
     const listed = digest.result();
     if (listed.bytes !== checksumsSize) throw new Error(`${CHECKSUMS} is ${listed.bytes} bytes, ${checksumsSize} were reserved`);
     const statement = statementWith(listed.sha256);
-    const { message, payload } = paeFrame(IN_TOTO_PAYLOAD_TYPE, manifestSize, placed);
-    let at = 0;
-    await paced(statementPieces(statement), (slice) => (at = writePieces(payload, at, slice)));
-    if (at !== manifestSize) throw new Error(`${MANIFEST} is ${at} bytes, ${manifestSize} were reserved`);
+    const pae = new PaeBuilder(IN_TOTO_PAYLOAD_TYPE, manifestSize, placed);
+    await paced(statementPieces(statement), (slice) => pae.write(slice), undefined, stop);
+    const { message, payload } = pae.finish();
     const checksums: PlacedEntry = { name: CHECKSUMS, size: checksumsSize, mode: 0o644, sha256: listed.sha256, pieces: () => checksumList.pieces() };
     return { message, payload, checksums };
   };
@@ -328,8 +328,8 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
         };
         let m: Made | null = null;
         const body = (at: number) => bodyJobs(file.fd, at, mtimeSec, blobs, fileOf, extraEntries, kept?.fd ?? null);
-        await writePlaced(pool, file.fd, headSizes, body, mtimeSec, signers, template, async () => {
-          const got = await metadata();
+        await writePlaced(pool, file.fd, headSizes, body, mtimeSec, signers, template, async (stop) => {
+          const got = await metadata(stop);
           m = got;
           return { message: got.message, head: headOf(got, { pieces: () => template.pieces(got.payload) }) };
         });
@@ -349,7 +349,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
         return { name, size: artifact.size, mode: 0o644, sha256: hex };
       });
       const rest = amongBlobs(blobEntries, placeAmongBlobs(blobs, extraEntries, (e) => e.name));
-      const m = await metadata();
+      const m = await metadata(() => false);
       const envelope = template.fill(m.payload, signers.map((k) => sign(m.message, k.seed, k.publicKey)));
       await writeSequential(pool, file.fd, gzipLevel, [...headOf(m, { data: envelope }), ...rest], mtimeSec, streams);
       return m;
@@ -416,7 +416,7 @@ async function writePlaced(
   mtimeSec: number,
   signers: Signer[],
   envelope: EnvelopeTemplate,
-  metadata: () => Promise<{ message: Uint8Array; head: PlacedEntry[] }>,
+  metadata: (stop: () => boolean) => Promise<{ message: Uint8Array; head: PlacedEntry[] }>,
 ): Promise<void> {
   const span = (e: { name: string; size: number }) => entrySpan(entryHeaderLength(e.name), e.size);
   let pos = 0;
@@ -427,11 +427,17 @@ async function writePlaced(
   let headError: unknown = null;
   // Once the metadata has failed, the bundle is lost: no further blobs are copied.
   const copying = pool.run<number>(jobs, () => headError !== null);
-  copying.catch(() => undefined); // settled below, once the metadata is written
+  // Settled below, once the metadata is written; once a copy has failed, the bundle is
+  // lost, and the metadata stops between slices (nor is it signed).
+  let copyFailed = false;
+  copying.catch(() => {
+    copyFailed = true;
+  });
   const flusher = new Flusher(fd);
   let signing: Promise<Uint8Array[][]> = Promise.resolve([]);
   try {
-    const { message, head } = await metadata();
+    const { message, head } = await metadata(() => copyFailed);
+    if (copyFailed) throw new PacedStop();
     // Shared, so the signing thread reads it where it lies, and the manifest entry (a
     // view of it) is still readable here. Moved instead, it would be gone from here.
     if (!(message.buffer instanceof SharedArrayBuffer)) throw new Error('the message to sign is not in shared memory');
@@ -447,6 +453,8 @@ async function writePlaced(
   // Every job in flight has ended, whatever failed, before the descriptor can be closed.
   const [copied, signed] = await Promise.allSettled([copying, signing]);
   await flusher.stop();
+  // A copy's failure (an input that changed) comes first when it stopped the metadata.
+  if (copied.status === 'rejected' && headError instanceof PacedStop) throw copied.reason;
   if (headError) throw headError;
   if (copied.status === 'rejected') throw copied.reason;
   if (signed.status === 'rejected') throw signed.reason;

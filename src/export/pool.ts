@@ -125,7 +125,7 @@ export class JobPool {
     let next = 0;
     // Two jobs of a run in flight per thread: the next one is already queued at the thread
     // when a job ends, so it never waits for this thread to hand it out while this thread
-    // runs something long and synchronous (making and writing the metadata).
+    // runs something long and synchronous (writing the metadata).
     const lanes = this.workers.flatMap((w) => [w, w]);
     await Promise.all(
       lanes.map(async (w) => {

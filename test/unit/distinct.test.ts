@@ -48,10 +48,27 @@ describe('distinctSorted', () => {
   it('holds with enough items that fewer leading bits fit beside the index', () => {
     const n = (1 << 17) + 3;
     const digests = Array.from({ length: n }, (_, k) => digest(String(k % 70_001)));
-    // Two more that differ only past the first 36 bits, which is all that is packed here.
+    // Two more that differ only past the first 35 bits, which is all that is packed here.
     digests[5] = '123456789' + '0'.repeat(54) + '1';
     digests[6] = '123456789' + '0'.repeat(55);
     expect(run(digests)).toEqual(oracle(digests));
+  });
+
+  it('holds at counts on either side of a power of two, where the index takes one bit more', () => {
+    for (const n of [255, 256, 257, 1023, 1024, 1025]) {
+      const digests = Array.from({ length: n }, (_, k) => digest(String(k % (n - 7))));
+      // The last index and a tie on all packed bits at the top of the range.
+      digests[n - 1] = 'f'.repeat(63) + '0';
+      digests[n - 2] = 'f'.repeat(64);
+      expect(run(digests)).toEqual(oracle(digests));
+    }
+  });
+
+  it('refuses a digest that is not 64 lowercase hex digits instead of losing an item', () => {
+    const good = digest('a');
+    for (const bad of ['z'.repeat(64), 'A'.repeat(64), good.toUpperCase(), 'abc', good + '0', '']) {
+      expect(() => run([good, bad, digest('b')])).toThrow(/is not a SHA-256 digest/);
+    }
   });
 
   it('gives nothing for no items', () => {

@@ -188,12 +188,14 @@ describe('envelopeTemplate', () => {
   });
 });
 
-describe('envelopeTemplate and paeOfPieces', () => {
-  it('paeOfPieces is pae() of the text\'s UTF-8, in plain or shared memory, the payload a view of its tail', async () => {
-    const { pae, paeOfPieces } = await import('../../src/crypto/dsse.js');
+describe('envelopeTemplate and PaeBuilder', () => {
+  it('PaeBuilder makes pae() of the text\'s UTF-8, in plain or shared memory, the payload a view of its tail', async () => {
+    const { pae, PaeBuilder } = await import('../../src/crypto/dsse.js');
     for (const text of ['', '{"a":"é😀"}', 'x'.repeat(70_000)]) {
       for (const shared of [false, true]) {
-        const { message, payload } = paeOfPieces('application/vnd.in-toto+json', () => [text], shared);
+        const b = new PaeBuilder('application/vnd.in-toto+json', Buffer.byteLength(text, 'utf8'), shared);
+        b.write([text]);
+        const { message, payload } = b.finish();
         expect(Buffer.from(message).equals(pae('application/vnd.in-toto+json', Buffer.from(text, 'utf8')))).toBe(true);
         expect(payload.equals(Buffer.from(text, 'utf8'))).toBe(true);
         expect(message.buffer instanceof SharedArrayBuffer).toBe(shared);
@@ -202,25 +204,25 @@ describe('envelopeTemplate and paeOfPieces', () => {
     }
   });
 
-  it('paeOfPieces of several pieces is pae() of them joined, and refuses pieces that change between its two calls', async () => {
-    const { pae, paeOfPieces } = await import('../../src/crypto/dsse.js');
+  it('PaeBuilder takes the pieces in any number of writes, and refuses pieces that do not come to the size given', async () => {
+    const { pae, PaeBuilder } = await import('../../src/crypto/dsse.js');
     const pieces = ['{"a":', '"é😀"', '', ',"b":[1,2]}'];
+    const size = Buffer.byteLength(pieces.join(''), 'utf8');
     for (const shared of [false, true]) {
-      const got = paeOfPieces('x', () => pieces, shared);
+      const b = new PaeBuilder('x', size, shared);
+      b.write(pieces.slice(0, 2));
+      b.write([]);
+      b.write(pieces.slice(2));
+      const got = b.finish();
       expect(Buffer.from(got.message).equals(pae('x', Buffer.from(pieces.join(''), 'utf8')))).toBe(true);
       expect(got.payload.equals(Buffer.from(pieces.join(''), 'utf8'))).toBe(true);
     }
-    // Measured already by the caller: the pieces are made once, and must come to that size.
-    let calls = 0;
-    const once = paeOfPieces('x', () => (calls++, pieces), false, Buffer.byteLength(pieces.join(''), 'utf8'));
-    expect(calls).toBe(1);
-    expect(Buffer.from(once.message).equals(pae('x', Buffer.from(pieces.join(''), 'utf8')))).toBe(true);
-    expect(() => paeOfPieces('x', () => ['abc'], false, 2)).toThrow(/does not fit/);
-    expect(() => paeOfPieces('x', () => ['abc'], false, 4)).toThrow(/payload length mismatch/);
-    calls = 0;
-    expect(() => paeOfPieces('x', () => (calls++ === 0 ? ['ab'] : ['abc']), false)).toThrow(/does not fit/);
-    calls = 0;
-    expect(() => paeOfPieces('x', () => (calls++ === 0 ? ['abc'] : ['ab']), false)).toThrow(/payload length mismatch/);
+    const over = new PaeBuilder('x', 2, false);
+    expect(() => over.write(['abc'])).toThrow(/does not fit/);
+    const under = new PaeBuilder('x', 4, false);
+    under.write(['ab']);
+    under.write(['c']);
+    expect(() => under.finish()).toThrow(/payload length mismatch: 3 bytes of 4/);
   });
 
   it('fills each signature slot once, and only with a signature of the reserved size', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { paced } from '../../src/util/paced.js';
+import { paced, PacedStop } from '../../src/util/paced.js';
 
 describe('paced', () => {
   it('hands every item over once, in order, in slices', async () => {
@@ -21,10 +21,13 @@ describe('paced', () => {
     const seen: number[] = [];
     try {
       await paced(Array.from({ length: 40 }, (_, k) => k), (slice) => {
+        const before = ticks;
         for (const _ of slice) {
           const until = Date.now() + 2;
           while (Date.now() < until);
         }
+        // Nothing else ran within the slice.
+        expect(ticks).toBe(before);
         seen.push(ticks);
       }, 5);
     } finally {
@@ -33,6 +36,18 @@ describe('paced', () => {
     // About 80 ms of work in 5 ms slices: the timer ran between them.
     expect(seen.length).toBeGreaterThan(4);
     expect(seen.at(-1)!).toBeGreaterThan(seen[0]!);
+  });
+
+  it('stops between slices once told to, and not before the first', async () => {
+    const got: number[] = [];
+    let asked = 0;
+    const run = paced([1, 2, 3, 4], (slice) => {
+      for (const x of slice) got.push(x);
+    }, 0, () => ++asked >= 2);
+    await expect(run).rejects.toBeInstanceOf(PacedStop);
+    // Slices of one item: the first, then one more, then told to stop.
+    expect(got).toEqual([1, 2]);
+    expect(asked).toBe(2);
   });
 
   it('an empty input gives one empty slice; a failure in take ends it', async () => {

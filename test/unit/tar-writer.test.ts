@@ -65,6 +65,9 @@ describe('tar headers', () => {
       expect(entryHeaderInto(target, 1000, name, size, mode, mtime)).toBe(512);
       expect(target.subarray(1000, 1512).equals(await tarStreamHeader(name, size, mode, mtime))).toBe(true);
     }
+    // A size in base-256, in place, as entryHeader makes it.
+    expect(entryHeaderInto(target, 1000, 'big', 2 ** 33 + 0xabcdef, 0o644, MTIME)).toBe(512);
+    expect(target.subarray(1000, 1512).equals(entryHeader('big', 2 ** 33 + 0xabcdef, 0o644, MTIME))).toBe(true);
     expect(target.subarray(0, 1000).every((b) => b === 0xa5) && target.subarray(1512).every((b) => b === 0xa5)).toBe(true);
     // A name that needs a pax header is left to entryHeader.
     expect(entryHeaderInto(target, 0, 'päckage/ü.json', 1, 0o644, MTIME)).toBe(0);
