@@ -40,8 +40,8 @@ function byteSum(s: string): number {
 /**
  * A header with the fields every entry of one mode, time and type shares (ids, time,
  * magic, version, device numbers), and the sum of its bytes with the checksum field
- * counted as spaces. Headers are copied from it: building each from zeros was a fifth
- * of a thread's work when writing 100,000 small blobs.
+ * counted as spaces. Headers are copied from it: building each from zeros and summing
+ * all 512 bytes cost an export of 100,000 small files 0.3 to 0.75 s more CPU (paired runs).
  */
 interface HeaderTemplate {
   bytes: Buffer;
