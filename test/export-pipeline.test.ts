@@ -355,6 +355,29 @@ describe('export pipeline', () => {
     expect(readdirSync(root)).toEqual(['in']);
   });
 
+  // Inline (sources), the one write job (two distinct contents) runs as the pool is handed
+  // it; the metadata of 8,000 artifacts takes several slices, so the job's failure stops
+  // it between two, and is the error reported, not the stop.
+  it('reports an input that changed between the passes, not the metadata it stopped', async () => {
+    const root = tempDir();
+    const dir = join(root, 'in');
+    mkdirSync(dir);
+    for (let k = 0; k < 8000; k++) writeFileSync(join(dir, `same-${k}.txt`), 'the same\n');
+    writeFileSync(join(dir, 'big.bin'), Buffer.alloc(KEEP_MAX_FILE * 4, 1));
+    let edited = false;
+    const onProgress = (p: ExportProgress) => {
+      if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
+        edited = true;
+        appendFileSync(join(dir, 'big.bin'), 'more');
+      }
+    };
+    const err = await exportBundle(base(dir, join(root, 'x.tar'), { onProgress })).then(() => null, (e: unknown) => e);
+    expect(edited).toBe(true);
+    expect((err as StellaError).code).toBe('INPUT_CHANGED');
+    expect((err as Error).message).toContain('big.bin');
+    expect(readdirSync(root)).toEqual(['in']);
+  });
+
   it('reads a file one byte larger than is kept again, and refuses it changed', async () => {
     const root = tempDir();
     const dir = manyFiles(root);
