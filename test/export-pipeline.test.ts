@@ -37,6 +37,20 @@ function manyFiles(root: string, dirs = 6): string {
   return dir;
 }
 
+/** Progress that makes `edit` once, when the hashing pass has ended and before the writing pass starts. */
+function afterHashing(edit: () => void): { onProgress: (p: ExportProgress) => void; edited: () => boolean } {
+  let done = false;
+  return {
+    onProgress: (p) => {
+      if (!done && p.phase === 'hash' && p.files === p.totalFiles) {
+        done = true;
+        edit();
+      }
+    },
+    edited: () => done,
+  };
+}
+
 const base = (dir: string, out: string, extra: Partial<ExportOptions> = {}): ExportOptions => ({
   tenant: 'acme',
   keys: [key],
@@ -228,18 +242,12 @@ describe('export pipeline', () => {
           mode === 'inline'
             ? { exportBundle }
             : ((await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js'));
-        let edited = false;
-        const onProgress = (p: ExportProgress) => {
-          if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
-            edited = true;
-            edit(join(dir, 'big-1.bin'));
-          }
-        };
+        const { onProgress, edited } = afterHashing(() => edit(join(dir, 'big-1.bin')));
         const err = await lib.exportBundle(base(dir, out, { onProgress, ...(mode === 'inline' ? {} : { threads: 2 }) })).then(
           () => null,
           (e: unknown) => e,
         );
-        expect(edited).toBe(true);
+        expect(edited()).toBe(true);
         expect(err).toBeInstanceOf(Error);
         expect((err as StellaError).code).toBe('INPUT_CHANGED');
         expect((err as Error).message).toContain('big-1.bin');
@@ -285,15 +293,9 @@ describe('export pipeline', () => {
       const outs = join(root, 'out');
       mkdirSync(outs);
       const before = await run(base(dir, join(outs, `before.${ext}`), extra));
-      let edited = false;
-      const onProgress = (p: ExportProgress) => {
-        if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
-          edited = true;
-          smallEdits(dir);
-        }
-      };
+      const { onProgress, edited } = afterHashing(() => smallEdits(dir));
       const during = await run(base(dir, join(outs, `during.${ext}`), { ...extra, onProgress }));
-      expect(edited).toBe(true);
+      expect(edited()).toBe(true);
       expect(during.manifestSha256).toBe(before.manifestSha256);
       expect(readFileSync(join(outs, `during.${ext}`)).equals(readFileSync(join(outs, `before.${ext}`)))).toBe(true);
       // The spill is unlinked as soon as it is made: nothing but the bundles is left.
@@ -342,14 +344,9 @@ describe('export pipeline', () => {
     const hashing = await exportBundle(base(dir, join(root, 'a.tar'), { inputs: [dir, '/proc/self/mem'] })).then(() => null, (e: unknown) => e);
     expect((hashing as StellaError).code).toBe('INPUT_UNREADABLE');
     expect(open()).toBe(before);
-    let edited = false;
-    const onProgress = (p: ExportProgress) => {
-      if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
-        edited = true;
-        appendFileSync(join(dir, 'big-1.bin'), 'more');
-      }
-    };
+    const { onProgress, edited } = afterHashing(() => appendFileSync(join(dir, 'big-1.bin'), 'more'));
     const writing = await exportBundle(base(dir, join(root, 'b.tar'), { onProgress })).then(() => null, (e: unknown) => e);
+    expect(edited()).toBe(true);
     expect((writing as StellaError).code).toBe('INPUT_CHANGED');
     expect(open()).toBe(before);
     expect(readdirSync(root)).toEqual(['in']);
@@ -364,15 +361,9 @@ describe('export pipeline', () => {
     mkdirSync(dir);
     for (let k = 0; k < 8000; k++) writeFileSync(join(dir, `same-${k}.txt`), 'the same\n');
     writeFileSync(join(dir, 'big.bin'), Buffer.alloc(KEEP_MAX_FILE * 4, 1));
-    let edited = false;
-    const onProgress = (p: ExportProgress) => {
-      if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
-        edited = true;
-        appendFileSync(join(dir, 'big.bin'), 'more');
-      }
-    };
+    const { onProgress, edited } = afterHashing(() => appendFileSync(join(dir, 'big.bin'), 'more'));
     const err = await exportBundle(base(dir, join(root, 'x.tar'), { onProgress })).then(() => null, (e: unknown) => e);
-    expect(edited).toBe(true);
+    expect(edited()).toBe(true);
     expect((err as StellaError).code).toBe('INPUT_CHANGED');
     expect((err as Error).message).toContain('big.bin');
     expect(readdirSync(root)).toEqual(['in']);
@@ -384,15 +375,9 @@ describe('export pipeline', () => {
     writeFileSync(join(dir, 'over.bin'), Buffer.alloc(KEEP_MAX_FILE + 1, 1));
     const outs = join(root, 'out');
     mkdirSync(outs);
-    let edited = false;
-    const onProgress = (p: ExportProgress) => {
-      if (!edited && p.phase === 'hash' && p.files === p.totalFiles) {
-        edited = true;
-        writeFileSync(join(dir, 'over.bin'), Buffer.alloc(KEEP_MAX_FILE + 1, 2));
-      }
-    };
+    const { onProgress, edited } = afterHashing(() => writeFileSync(join(dir, 'over.bin'), Buffer.alloc(KEEP_MAX_FILE + 1, 2)));
     const err = await exportBundle(base(dir, join(outs, 'x.tar'), { onProgress })).then(() => null, (e: unknown) => e);
-    expect(edited).toBe(true);
+    expect(edited()).toBe(true);
     expect((err as StellaError).code).toBe('INPUT_CHANGED');
     expect((err as Error).message).toContain('over.bin');
     expect(readdirSync(outs)).toEqual([]);
