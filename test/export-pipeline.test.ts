@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportBundle, type ExportOptions, type ExportProgress } from '../src/export/export.js';
+import { exportBundle, writeBundle, type ExportOptions, type ExportProgress } from '../src/export/export.js';
 import { parsePrivateKeyPem } from '../src/crypto/keys.js';
 import { sha256Hex } from '../src/crypto/sha256.js';
 import { StellaError } from '../src/errors.js';
@@ -367,6 +367,26 @@ describe('export pipeline', () => {
     expect((err as StellaError).code).toBe('INPUT_CHANGED');
     expect((err as Error).message).toContain('big.bin');
     expect(readdirSync(root)).toEqual(['in']);
+  });
+
+  // The blobs are placed before the checksum list is made, and the list is what checks
+  // every digit: a digest wrong only past the digits sorted on still leaves no bundle.
+  it('writes no bundle for an item whose digest is not lowercase hex past its first digits', async () => {
+    const root = tempDir();
+    const file = join(root, 'a.txt');
+    writeFileSync(file, 'a\n');
+    const digest = sha256Hex('a\n');
+    const bad = digest.slice(0, 60) + 'ABCD';
+    const item = (sha256: string, name: string) => ({
+      artifact: { kind: 'file', mediaType: 'text/plain', name, sha256, size: 2, tenant: 'acme' },
+      source: { path: file },
+    });
+    const spec = (sha256: string) => ({ tenant: 'acme', keys: [key], out: join(root, 'x.tar'), createdAt: CREATED_AT, items: [item(sha256, 'a.txt')] });
+    await expect(writeBundle(spec(bad))).rejects.toThrow(/is not a SHA-256 digest/);
+    expect(readdirSync(root)).toEqual(['a.txt']);
+    // The same item with its true digest makes the bundle.
+    await writeBundle(spec(digest));
+    expect(readdirSync(root).sort()).toEqual(['a.txt', 'x.tar']);
   });
 
   it('reads a file one byte larger than is kept again, and refuses it changed', async () => {

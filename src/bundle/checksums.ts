@@ -39,10 +39,18 @@ export class ChecksumList {
     const { sorted, places } = placeAmongBlobs(blobs, others, (l) => l.path);
     this.others = sorted;
     this.placeOf = places;
+    this.bytes = ChecksumList.bytesOf(blobs.length, sorted);
+  }
+
+  /**
+   * Bytes of the text of a list of `blobs` blobs and `others`, from their count and those
+   * lines alone: an export places every entry before it makes (and checks) the list.
+   */
+  static bytesOf(blobs: number, others: readonly ChecksumLine[]): number {
     // A blob's line: its digest, two spaces, its path, a newline.
-    let bytes = blobs.length * (64 + 2 + blobPath('').length + 64 + 1);
-    for (const l of sorted) bytes += utf8Length(l.sha256) + 3 + utf8Length(l.path);
-    this.bytes = bytes;
+    let bytes = blobs * (64 + 2 + blobPath('').length + 64 + 1);
+    for (const l of others) bytes += utf8Length(l.sha256) + 3 + utf8Length(l.path);
+    return bytes;
   }
 
   /**

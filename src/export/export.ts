@@ -3,7 +3,6 @@ import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { utf8LengthOf } from '../util/utf8.js';
 import { paced, PacedStop } from '../util/paced.js';
 import { PiecesDigest, sha256Hex } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
@@ -18,6 +17,7 @@ import {
   computeTotals,
   PREDICATE_TYPE,
   STATEMENT_TYPE,
+  statementLength,
   statementPieces,
   type Artifact,
   type EvidencePredicate,
@@ -246,9 +246,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
   for (const k of signerKeys) extras.set(keyPath(k.keyid), Buffer.from(spkiPem(k), 'utf8'));
   for (const [path, data] of spec.files ?? []) extras.set(path, data);
 
-  // Sorted once, the blob lines and entries below are in order, and only the few other
-  // files are merged in.
-  const checksumList = new ChecksumList(blobs, [...extras].map(([path, data]) => ({ path, sha256: sha256Hex(data) })));
+  const extraLines = [...extras].map(([path, data]) => ({ path, sha256: sha256Hex(data) }));
   const totals = computeTotals(artifacts, blobs.length);
   const statementWith = (checksumsSha256: string): Statement => ({
     _type: STATEMENT_TYPE,
@@ -267,10 +265,12 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
   });
   // The metadata's sizes come first: they fix where every other entry lies, so the pool
   // can write those while this thread makes and writes the metadata (about half a second
-  // for 100,000 files). Any 64 hex digits give the manifest its size before the checksum
-  // list's digest is known; each is checked against its size when it is made.
-  const checksumsSize = checksumList.bytes;
-  const manifestSize = utf8LengthOf(statementPieces(statementWith(SIZE_ONLY_DIGEST)));
+  // for 100,000 files). They are reckoned, not made: any 64 hex digits give the manifest
+  // its size before the checksum list's digest is known, and the list's size is
+  // arithmetic. Each is checked against its size when it is made, before anything is
+  // signed or the bundle gets its name.
+  const checksumsSize = ChecksumList.bytesOf(blobs.length, extraLines);
+  const manifestSize = statementLength(statementWith(SIZE_ONLY_DIGEST));
   const template = envelopeTemplate(IN_TOTO_PAYLOAD_TYPE, manifestSize, signerKeys.map((k) => ({ keyid: k.keyid, sigBytes: SIGNATURE_BYTES })));
   const headSizes = [
     { name: MANIFEST, size: manifestSize },
@@ -288,6 +288,10 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
   // pool its next jobs, which otherwise sat idle for most of the 0.3 s this takes for
   // 100,000 artifacts.
   const metadata = async (stop: () => boolean) => {
+    // Sorted once, the blob lines are in order, and only the few other files are merged
+    // in. Made here, once the pool has its jobs: the list checks every digest (30 ms for
+    // 100,000 blobs) while the threads copy.
+    const checksumList = new ChecksumList(blobs, extraLines);
     const digest = new PiecesDigest();
     await paced(checksumList.pieces(), (slice) => digest.update(slice), undefined, stop);
     const listed = digest.result();
@@ -497,8 +501,9 @@ function bodyJobs(
     jobs.push({ kind: 'write', fd, position: runAt, mtimeSec, entries: run.take() });
     ends.push(pos);
   };
-  // Every blob's name is blobs/sha256/ and 64 hex digits (the checksum list checked
-  // them): 77 ASCII bytes, one ustar header block each. The jobs' ends are checked.
+  // Every blob's name is blobs/sha256/ and 64 hex digits: 77 ASCII bytes, one ustar
+  // header block each. The checksum list checks the digests before anything is signed,
+  // and each job's end is checked.
   const blobHeader = blobs.length > 0 ? entryHeaderLength(blobPath(blobs[0]!)) : 0;
   for (let i = 0, j = 0; i <= blobs.length; i++) {
     if (j < sorted.length && places[j] === i) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { canonicalize } from '../../src/json/canonical.js';
-import { computeTotals, PREDICATE_TYPE, STATEMENT_TYPE, statementPieces, type Artifact, type Statement } from '../../src/manifest/statement.js';
+import { computeTotals, PREDICATE_TYPE, STATEMENT_TYPE, statementLength, statementPieces, type Artifact, type Statement } from '../../src/manifest/statement.js';
 
 const hex = (k: number) => k.toString(16).padStart(64, '0');
 
@@ -49,5 +50,46 @@ describe('statementPieces', () => {
     const st = statement([artifact(1), artifact(2)], { Zeta: 1 });
     const pieces = [...statementPieces(st)];
     expect(pieces).toEqual([canonicalize(st)]);
+  });
+});
+
+describe('statementLength', () => {
+  const text = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'grapheme' }),
+    fc.constantFrom('', 'a"b', 'back\\slash', 'tab\there', 'line\nbreak', '\u007f', '\u2028', 'ünïcödé', '😀', 'acme'),
+  );
+  const size = fc.oneof(fc.nat(), fc.constantFrom(0, -0, 1e21, 2 ** 53, 0.5, -7));
+  const plain = fc.record({ kind: text, mediaType: text, name: text, sha256: text, size, tenant: text });
+  // Shapes measured by serialising: extra or missing members, labels, a member left undefined.
+  const other = fc.oneof(
+    fc.record({ kind: text, mediaType: text, name: text, sha256: text, size, tenant: text, labels: fc.dictionary(text, text, { maxKeys: 2 }) }),
+    fc.record({ kind: text, mediaType: text, name: text, sha256: text, size, tenant: text, scope: fc.record({ environment: text }) }),
+    fc.record({ kind: text, name: text, sha256: text, size, tenant: text }),
+    fc.record({ kind: text, mediaType: text, name: text, sha256: text, size, tenant: text, labels: fc.constant(undefined) }),
+  );
+
+  it('is the UTF-8 length of canonicalize(statement), for any artifacts canonicalize accepts', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(plain, other), { maxLength: 12 }), fc.boolean(), (artifacts, extra) => {
+        const st = statement(artifacts as Artifact[], extra ? { authorization: { token: false } } : {});
+        let expected: number;
+        try {
+          expected = Buffer.byteLength(canonicalize(st), 'utf8');
+        } catch {
+          return; // refused where the text is made
+        }
+        expect(statementLength(st)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('measures the export\'s artifacts, and a predicate whose text comes in one piece', () => {
+    const artifacts = Array.from({ length: 300 }, (_, k) => artifact(k));
+    for (const extra of [{}, { Zeta: 1 }]) {
+      const st = statement(artifacts, extra);
+      expect(statementLength(st)).toBe(Buffer.byteLength(canonicalize(st), 'utf8'));
+    }
   });
 });
