@@ -175,6 +175,42 @@ describe('export pipeline', () => {
     }
   });
 
+  it('makes a job given as a function only when it hands it out, on threads or inline', async () => {
+    const { JobPool } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    const dir = tempDir();
+    const job = (k: number) => {
+      const path = join(dir, `l${k}`);
+      writeFileSync(path, `lazy ${k}\n`);
+      return { kind: 'hash' as const, files: [{ name: `l${k}`, path }] };
+    };
+    for (const threads of [0, 2]) {
+      const pool = JobPool.create(0, 0, threads);
+      try {
+        const made: number[] = [];
+        const lazy = (k: number) => () => (made.push(k), job(k));
+        type Got = { artifacts: { sha256: string }[] };
+        // Made and plain jobs mixed: results in job order.
+        const got = await pool.run<Got>([lazy(0), job(1), lazy(2), lazy(3)]);
+        expect(got.map((r) => r.artifacts[0]!.sha256)).toEqual([0, 1, 2, 3].map((k) => sha256Hex(`lazy ${k}\n`)));
+        expect(made.sort()).toEqual([0, 2, 3]);
+        // Once stopped, the jobs not handed out are never made.
+        made.length = 0;
+        let asked = 0;
+        const many = Array.from({ length: 40 }, (_, k) => lazy(k));
+        await expect(pool.run(many, () => ++asked > 3)).rejects.toThrow(/stopped before all its jobs ran/);
+        expect(made.length).toBeGreaterThanOrEqual(3);
+        expect(made.length).toBeLessThan(10);
+        // A job that cannot be made fails the run with its error.
+        const broken = () => {
+          throw new Error('cannot make this job');
+        };
+        await expect(pool.run([job(0), broken, job(1)])).rejects.toThrow('cannot make this job');
+      } finally {
+        await pool.close();
+      }
+    }
+  });
+
   // 10,005 inputs, made once for the two tests that need that many.
   let tenThousand: string | null = null;
   const manyMore = (): string => (tenThousand ??= manyFiles(tempDir(), 100));

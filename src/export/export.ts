@@ -29,7 +29,7 @@ import { InputReadError, readVerified } from './read-file.js';
 import { materialized, writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { writeAll } from '../util/write-all.js';
 import { BlobRunBuilder, type HashedBatch, type Job, type Signer } from './jobs.js';
-import { JobPool, THREADS_MIN_FILES } from './pool.js';
+import { JobPool, THREADS_MIN_FILES, type LazyJob } from './pool.js';
 import { closeSpill, openSpill } from './spill.js';
 import { distinctSorted } from './distinct.js';
 
@@ -331,7 +331,8 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
           return { path: source.path, size: artifact.size, viaLink: source.viaLink === true, keptAt: keptAt(k) };
         };
         let m: Made | null = null;
-        const body = (at: number) => bodyJobs(file.fd, at, mtimeSec, blobs, fileOf, extraEntries, kept?.fd ?? null);
+        const sizeOf = (i: number) => items[first[i]!]!.artifact.size;
+        const body = (at: number) => bodyJobs(file.fd, at, mtimeSec, blobs, sizeOf, fileOf, extraEntries, kept?.fd ?? null);
         await writePlaced(pool, file.fd, headSizes, body, mtimeSec, signers, template, async (stop) => {
           const got = await metadata(stop);
           m = got;
@@ -416,7 +417,7 @@ async function writePlaced(
   pool: JobPool,
   fd: number,
   headSizes: readonly { name: string; size: number }[],
-  body: (position: number) => { jobs: Job[]; ends: number[]; end: number },
+  body: (position: number) => { jobs: (Job | LazyJob)[]; ends: number[]; end: number },
   mtimeSec: number,
   signers: Signer[],
   envelope: EnvelopeTemplate,
@@ -477,29 +478,46 @@ async function writePlaced(
 
 /**
  * Write jobs for everything after the metadata, from `position`: the blobs (sorted
- * digests, each from a file) in compact runs, and the few other entries, each group at
- * its place among them by name. Returns the jobs, where each one is to end, and where the
- * last one does.
+ * digests, each from a file) in compact runs, each made when the pool hands it out; and
+ * the few other entries, each group at its place among them by name. Returns the jobs,
+ * where each one is to end, and where the last one does.
  */
 function bodyJobs(
   fd: number,
   position: number,
   mtimeSec: number,
   blobs: readonly string[],
+  sizeOf: (blob: number) => number,
   fileOf: (blob: number) => { path: string; size: number; viaLink: boolean; keptAt: number },
   others: readonly PlacedEntry[],
   spillFd: number | null,
-): { jobs: Job[]; ends: number[]; end: number } {
+): { jobs: (Job | LazyJob)[]; ends: number[]; end: number } {
   const { sorted, places } = placeAmongBlobs(blobs, others, (e) => e.name);
-  const jobs: Job[] = [];
+  const jobs: (Job | LazyJob)[] = [];
   const ends: number[] = [];
   let pos = position;
-  const run = new BlobRunBuilder(spillFd);
+  // The blobs from `runFrom` on, `runCount` of them and `runBytes` of content, whose run
+  // is made when the pool hands it out.
+  let runFrom = 0;
+  let runCount = 0;
+  let runBytes = 0;
   let runAt = pos;
   const endRun = () => {
-    if (run.length === 0) return;
-    jobs.push({ kind: 'write', fd, position: runAt, mtimeSec, entries: run.take() });
+    if (runCount === 0) return;
+    const from = runFrom;
+    const to = from + runCount;
+    const at = runAt;
+    jobs.push((): Job => {
+      const run = new BlobRunBuilder(spillFd);
+      for (let i = from; i < to; i++) {
+        const f = fileOf(i);
+        run.add(blobs[i]!, f.path, f.size, f.viaLink, f.keptAt);
+      }
+      return { kind: 'write', fd, position: at, mtimeSec, entries: run.take() };
+    });
     ends.push(pos);
+    runCount = 0;
+    runBytes = 0;
   };
   // Every blob's name is blobs/sha256/ and 64 hex digits: 77 ASCII bytes, one ustar
   // header block each. The checksum list checks the digests before anything is signed,
@@ -518,11 +536,15 @@ function bodyJobs(
       ends.push(pos);
     }
     if (i === blobs.length) break;
-    const f = fileOf(i);
-    if (run.length === 0) runAt = pos;
-    run.add(blobs[i]!, f.path, f.size, f.viaLink, f.keptAt);
-    pos += entrySpan(blobHeader, f.size);
-    if (batchFull(run.length, run.bytes)) endRun();
+    const size = sizeOf(i);
+    if (runCount === 0) {
+      runFrom = i;
+      runAt = pos;
+    }
+    runCount++;
+    runBytes += size;
+    pos += entrySpan(blobHeader, size);
+    if (batchFull(runCount, runBytes)) endRun();
   }
   endRun();
   return { jobs, ends, end: pos };
