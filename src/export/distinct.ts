@@ -35,25 +35,30 @@ export function distinctSorted(count: number, digestOf: (k: number) => string): 
   }
   keys.sort();
 
-  const blobs: string[] = [];
-  const first: number[] = [];
+  // Filled in place and cut to length: growing two arrays of 100,000 and a remainder per
+  // key took two thirds of this loop's 30 ms.
+  const blobs: string[] = new Array<string>(count);
+  const first = new Int32Array(count);
+  let n = 0;
   const take = (k: number, hex: string): void => {
-    blobs.push(hex);
-    first.push(k);
+    blobs[n] = hex;
+    first[n++] = k;
   };
   for (let i = 0; i < count; ) {
-    const prefix = Math.floor(keys[i]! / scale);
+    // The keys of one prefix lie in [lo, lo + scale); a key less lo is its item's index.
+    const lo = Math.floor(keys[i]! / scale) * scale;
+    const hi = lo + scale;
     let j = i + 1;
-    while (j < count && Math.floor(keys[j]! / scale) === prefix) j++;
+    while (j < count && keys[j]! < hi) j++;
     if (j === i + 1) {
       // Alone with its leading bits: a digest no other item has.
-      const k = keys[i]! % scale;
+      const k = keys[i]! - lo;
       take(k, digestOf(k));
     } else {
       // A tie (the same content, or leading bits in common): by whole digest, then index,
       // so that of equal digests the first item comes first and supplies the blob.
       const tied: number[] = [];
-      for (let t = i; t < j; t++) tied.push(keys[t]! % scale);
+      for (let t = i; t < j; t++) tied.push(keys[t]! - lo);
       tied.sort((a, b) => {
         const x = digestOf(a);
         const y = digestOf(b);
@@ -68,5 +73,6 @@ export function distinctSorted(count: number, digestOf: (k: number) => string): 
     }
     i = j;
   }
-  return { blobs, first: Int32Array.from(first) };
+  blobs.length = n;
+  return { blobs, first: first.slice(0, n) };
 }
