@@ -14,7 +14,7 @@ export interface PlacedEntry {
   path?: string;
   /** The path's last component is a symbolic link the user asked to follow. */
   viaLink?: boolean;
-  /** The bytes the hashing pass read from `path`, kept in the spill `fd` at `at`: copied from there. */
+  /** The bytes the hashing pass read from `path`, kept in the spill `fd` at `at`: copied from there (and `path` may be left empty). */
   kept?: { fd: number; at: number };
   data?: Uint8Array;
   /**
@@ -106,7 +106,7 @@ export function writeEntriesSync(
       // At most KEEP_MAX_FILE bytes: always within the output buffer.
       if (e.size > OUT) throw new Error(`${e.name} is too large to have been kept`);
       room(e.size);
-      readKept(e.kept.fd, e.kept.at, e.size, e.sha256!, buf.subarray(fill, fill + e.size), e.path!);
+      readKept(e.kept.fd, e.kept.at, e.size, e.sha256!, buf.subarray(fill, fill + e.size), e.path || e.name);
       fill += e.size;
       onProgress(e.size, 1);
     } else {
@@ -142,7 +142,7 @@ function checkMade(e: PlacedEntry, made: number, hash: Hash | null): void {
 export function materialized(e: PlacedEntry): PlacedEntry {
   if (e.kept) {
     const data = Buffer.allocUnsafe(e.size);
-    readKept(e.kept.fd, e.kept.at, e.size, e.sha256!, data, e.path!);
+    readKept(e.kept.fd, e.kept.at, e.size, e.sha256!, data, e.path || e.name);
     return { name: e.name, size: e.size, mode: e.mode, data };
   }
   if (!e.pieces) return e;

@@ -178,6 +178,7 @@ async function exportWith(
     const interned = new Map<string, string>();
     const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
     const keptAt = new Float64Array(files.length);
+    const keptSize = new Float64Array(files.length);
     const items: ExportItem[] = new Array(files.length);
     let k = 0;
     const got = hashed.reduce((n, batch) => n + batch.artifacts.length, 0);
@@ -186,6 +187,7 @@ async function exportWith(
       keptAt.set(batch.keptAt, k);
       for (const a of batch.artifacts) {
         const f = files[k]!;
+        keptSize[k] = a.size;
         a.kind = intern(a.kind);
         a.mediaType = intern(a.mediaType);
         a.name = f.name;
@@ -194,7 +196,7 @@ async function exportWith(
         items[k++] = { artifact: a, source: f };
       }
     }
-    return await writeBundleWith(pool, { ...opts, tenant, items }, spill ? { fd: spill.fd, at: keptAt } : null);
+    return await writeBundleWith(pool, { ...opts, tenant, items }, spill ? { fd: spill.fd, at: keptAt, size: keptSize } : null);
   } finally {
     // Every job that reads it has ended: the pool's runs settle before they return.
     closeSpill(spill);
@@ -226,10 +228,11 @@ export async function writeBundle(spec: BundleSpec): Promise<ExportResult> {
 }
 
 /**
- * `kept`: the spill the hashing pass kept small files' bytes in, and where each item's
- * are (by item, -1 for none).
+ * `kept`: the spill the hashing pass kept small files' bytes in, where each item's are
+ * (by item, -1 for none), and every item's size: read from these arrays, not from 100,000
+ * objects at random places in memory.
  */
-async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: number; at: Float64Array } | null): Promise<ExportResult> {
+async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: number; at: Float64Array; size: Float64Array } | null): Promise<ExportResult> {
   const opts = spec;
   const tenant = spec.tenant;
   const items = spec.items;
@@ -237,6 +240,7 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
   // Each content once, in blob order, and the first item with it, which supplies the blob.
   const { blobs, first } = distinctSorted(artifacts.length, (k) => artifacts[k]!.sha256);
   const keptAt = (k: number): number => kept?.at[k] ?? -1;
+  const sizeOfItem = kept ? (k: number) => kept.size[k]! : (k: number) => items[k]!.artifact.size;
 
   const signerKeys = dedupeKeys(opts.keys);
   const extras = new Map<string, Buffer>([
@@ -278,14 +282,13 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
     { name: CHECKSUMS, size: checksumsSize },
   ];
   const gzipLevel = opts.gzipLevel ?? (isGzipName(opts.out) ? 6 : undefined);
-  // One pass over the blobs' first items (random places in memory, 100,000 of them): what
-  // their contents weigh, and whether each comes from a file, which placing needs.
+  // One pass over the blobs' first items: what their contents weigh, and whether each
+  // comes from a file or the spill, which placing needs.
   let blobBytes = 0;
   let allFromFiles = true;
   for (const k of first) {
-    const it = items[k]!;
-    blobBytes += it.artifact.size;
-    if (!('path' in it.source)) allFromFiles = false;
+    blobBytes += sizeOfItem(k);
+    if (allFromFiles && keptAt(k) < 0 && !('path' in items[k]!.source)) allFromFiles = false;
   }
   const placed = gzipLevel === undefined && allFromFiles;
 
@@ -333,15 +336,19 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
     ];
     const made = await withProgress(pool, opts.onProgress, 'write', totalBytes, totalFiles, async (): Promise<Made> => {
       if (placed) {
-        const fileOf = (i: number) => {
+        // A kept blob is copied from the spill: its item (an object among 100,000 at random
+        // places in memory, and its path's text) is not read again.
+        const addBlob = (run: BlobRunBuilder, i: number) => {
           const k = first[i]!;
+          const at = keptAt(k);
+          if (at >= 0) return run.add(blobs[i]!, '', sizeOfItem(k), false, at);
           const { source, artifact } = items[k]!;
           if (!('path' in source)) throw new Error('a blob to place has no file');
-          return { path: source.path, size: artifact.size, viaLink: source.viaLink === true, keptAt: keptAt(k) };
+          run.add(blobs[i]!, source.path, artifact.size, source.viaLink === true);
         };
         let m: Made | null = null;
-        const sizeOf = (i: number) => items[first[i]!]!.artifact.size;
-        const body = (at: number) => bodyJobs(file.fd, at, mtimeSec, blobs, sizeOf, fileOf, extraEntries, kept?.fd ?? null);
+        const sizeOf = (i: number) => sizeOfItem(first[i]!);
+        const body = (at: number) => bodyJobs(file.fd, at, mtimeSec, blobs, sizeOf, addBlob, extraEntries, kept?.fd ?? null);
         await writePlaced(pool, file.fd, headSizes, body, mtimeSec, signers, template, async (stop) => {
           const got = await metadata(stop);
           m = got;
@@ -497,7 +504,7 @@ function bodyJobs(
   mtimeSec: number,
   blobs: readonly string[],
   sizeOf: (blob: number) => number,
-  fileOf: (blob: number) => { path: string; size: number; viaLink: boolean; keptAt: number },
+  addBlob: (run: BlobRunBuilder, blob: number) => void,
   others: readonly PlacedEntry[],
   spillFd: number | null,
 ): { jobs: (Job | LazyJob)[]; ends: number[]; end: number } {
@@ -518,10 +525,7 @@ function bodyJobs(
     const at = runAt;
     jobs.push((): Job => {
       const run = new BlobRunBuilder(spillFd);
-      for (let i = from; i < to; i++) {
-        const f = fileOf(i);
-        run.add(blobs[i]!, f.path, f.size, f.viaLink, f.keptAt);
-      }
+      for (let i = from; i < to; i++) addBlob(run, i);
       return { kind: 'write', fd, position: at, mtimeSec, entries: run.take() };
     });
     ends.push(pos);

@@ -62,11 +62,13 @@ export class BlobRunBuilder {
     return this.sizes.length;
   }
 
+  /** `path` may be empty for a blob kept in the spill (`keptAt`), which is not read from it. */
   add(sha256: string, path: string, size: number, viaLink: boolean, keptAt = -1): void {
     // The export's digests are checked by its checksum list, and each again against the
     // content it names; here only the length matters, to keep the run's parts in step.
     if (sha256.length !== 64 || path.includes('\0')) throw new Error(`blob ${sha256} cannot be sent as given`);
     if (keptAt >= 0 && this.spillFd === null) throw new Error(`blob ${sha256} is kept in no spill`);
+    if (keptAt < 0 && path === '') throw new Error(`blob ${sha256} has neither a file nor a kept copy`);
     if (viaLink) this.viaLink.push(this.sizes.length);
     this.kept.push(keptAt);
     if (keptAt >= 0) this.anyKept = true;

@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSpill, KEEP_MAX_FILE, KEEP_SETTLED_MS, openSpill, readKept, SpillBatch } from '../../src/export/spill.js';
 import { BlobRunBuilder, blobRunEntries, runJob, type HashedBatch } from '../../src/export/jobs.js';
+import { writeEntriesSync } from '../../src/export/blob-copy.js';
 import { sha256Hex } from '../../src/crypto/sha256.js';
 import { listDir, removeTempDirs, tempDir } from '../helpers/tmp.js';
 
@@ -67,6 +68,15 @@ describe('spill', () => {
       expect(() => readKept(spill.fd, at!, c.length, sha256Hex(c), into, 'in/a.log')).toThrow(/copy of in\/a\.log kept since the hashing pass was damaged/);
       // An integrity failure of its own (exit 1), not an internal error.
       expect(() => readKept(spill.fd, at!, c.length, sha256Hex(c), into, 'in/a.log')).toThrow(expect.objectContaining({ code: 'SPILL_DAMAGED', exitCode: 1 }));
+      // The writing pass sends a kept blob without its path: the damage is named by the blob.
+      const name = `blobs/sha256/${sha256Hex(c)}`;
+      const entry = { name, size: c.length, mode: 0o644, sha256: sha256Hex(c), path: '', kept: { fd: spill.fd, at: at! } };
+      const out = openSync(join(tempDir(), 'x.tar'), 'w');
+      try {
+        expect(() => writeEntriesSync(out, 0, [entry], 0, () => undefined)).toThrow(`the copy of ${name} kept since the hashing pass was damaged`);
+      } finally {
+        closeSync(out);
+      }
     } finally {
       closeSpill(spill);
     }
@@ -82,9 +92,12 @@ describe('spill', () => {
     b.add(digests[0]!, '/in/a', 1, false, 100);
     b.add(digests[1]!, '/in/b', 1, false);
     b.add(digests[2]!, '/in/c', 1, true, 0);
+    b.add(digests[0]!, '', 1, false, 7);
     const entries = blobRunEntries(structuredClone(b.take()));
-    expect(entries.map((e) => e.kept ?? null)).toEqual([{ fd: 42, at: 100 }, null, { fd: 42, at: 0 }]);
-    expect(entries.map((e) => e.path)).toEqual(['/in/a', '/in/b', '/in/c']);
+    expect(entries.map((e) => e.kept ?? null)).toEqual([{ fd: 42, at: 100 }, null, { fd: 42, at: 0 }, { fd: 42, at: 7 }]);
+    // A kept blob needs no path (the export sends none); one to be read does.
+    expect(entries.map((e) => e.path)).toEqual(['/in/a', '/in/b', '/in/c', '']);
+    expect(() => new BlobRunBuilder(42).add(digests[1]!, '', 1, false)).toThrow(/neither a file nor a kept copy/);
     const none = new BlobRunBuilder(42);
     none.add(digests[0]!, '/in/a', 1, false);
     expect(none.take().kept).toBeNull();
