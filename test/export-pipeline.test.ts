@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, appendFileSync, truncateSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync, appendFileSync, truncateSync, symlinkSync } from 'node:fs';
 import { spawnSync } from './helpers/spawn.js';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
@@ -211,6 +211,32 @@ describe('export pipeline', () => {
     }
   });
 
+  it("keeps the code and exit code of the tool's own errors raised on a thread", async () => {
+    const { JobPool } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    const spillMod = (await import(join(REPO, 'dist', 'export', 'spill.js'))) as typeof import('../src/export/spill.js');
+    const root = tempDir();
+    const spill = spillMod.openSpill(join(root, 'out.tar'))!;
+    const out = openSync(join(root, 'x.tar'), 'w');
+    const pool = JobPool.create(0, 0, 2);
+    try {
+      const c = Buffer.from('kept bytes');
+      const batch = new spillMod.SpillBatch(spill);
+      batch.add(c);
+      const [at] = batch.settle();
+      writeSync(spill.fd, Buffer.from('K'), 0, 1, at!); // the copy is damaged
+      const name = `blobs/sha256/${sha256Hex(c)}`;
+      const entries = [{ name, size: c.length, mode: 0o644, sha256: sha256Hex(c), path: '', kept: { fd: spill.fd, at: at! } }];
+      const err = await pool.run([{ kind: 'write', fd: out, position: 0, mtimeSec: 0, entries }]).then(() => null, (e: unknown) => e);
+      expect(pool.threads).toBe(2);
+      expect(err).toMatchObject({ name: 'StellaError', code: 'SPILL_DAMAGED', exitCode: 1 });
+      expect((err as Error).message).toContain(name);
+    } finally {
+      await pool.close();
+      closeSync(out);
+      spillMod.closeSpill(spill);
+    }
+  });
+
   // 10,005 inputs, made once for the two tests that need that many.
   let tenThousand: string | null = null;
   const manyMore = (): string => (tenThousand ??= manyFiles(tempDir(), 100));
@@ -405,8 +431,8 @@ describe('export pipeline', () => {
     expect(readdirSync(root)).toEqual(['in']);
   });
 
-  // The blobs are placed before the checksum list is made, and the list is what checks
-  // every digit: a digest wrong only past the digits sorted on still leaves no bundle.
+  // The blobs are placed before the checksum list is made, and the list checks every digit
+  // only as the pool copies: the items' digests are checked first, each named.
   it('writes no bundle for an item whose digest is not lowercase hex past its first digits', async () => {
     const root = tempDir();
     const file = join(root, 'a.txt');
@@ -417,9 +443,14 @@ describe('export pipeline', () => {
       artifact: { kind: 'file', mediaType: 'text/plain', name, sha256, size: 2, tenant: 'acme' },
       source: { path: file },
     });
-    const spec = (sha256: string) => ({ tenant: 'acme', keys: [key], out: join(root, 'x.tar'), createdAt: CREATED_AT, items: [item(sha256, 'a.txt')] });
-    await expect(writeBundle(spec(bad))).rejects.toThrow(/is not a SHA-256 digest/);
-    expect(readdirSync(root)).toEqual(['a.txt']);
+    const spec = (sha256: string, threads = 0) => ({ tenant: 'acme', keys: [key], out: join(root, 'x.tar'), createdAt: CREATED_AT, items: [item(sha256, 'a.txt')], threads });
+    // Inline, and on threads (the compiled build), where a copy job could meet the digest
+    // before the checksum list does: the digest is what is reported, not a changed input.
+    const compiled = (await import(join(REPO, 'dist', 'export', 'export.js'))) as typeof import('../src/export/export.js');
+    for (const [write, threads] of [[writeBundle, 0], [compiled.writeBundle, 2]] as const) {
+      await expect(write(spec(bad, threads))).rejects.toThrow(`cannot bundle a.txt: its digest "${bad}" is not 64 lowercase hex digits`);
+      expect(readdirSync(root)).toEqual(['a.txt']);
+    }
     // The same item with its true digest makes the bundle.
     await writeBundle(spec(digest));
     expect(readdirSync(root).sort()).toEqual(['a.txt', 'x.tar']);

@@ -9,7 +9,7 @@
  * Digests must be 64 lowercase hex digits, as hashing gives them. Those digits packed
  * here are checked here (any other character would make a key that is not exact, and an
  * item could be lost); the checksum list checks the rest, and sees every distinct digest,
- * before anything is written.
+ * before anything is signed or the bundle gets its name.
  */
 export function distinctSorted(count: number, digestOf: (k: number) => string): { blobs: string[]; first: Int32Array } {
   const indexBits = Math.max(1, Math.ceil(Math.log2(count + 1)));

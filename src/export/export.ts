@@ -4,7 +4,7 @@ import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { paced, PacedStop } from '../util/paced.js';
-import { PiecesDigest, sha256Hex } from '../crypto/sha256.js';
+import { PiecesDigest, SHA256_HEX, sha256Hex } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
 import { envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, PaeBuilder, type EnvelopeTemplate } from '../crypto/dsse.js';
 import { sign, SIGNATURE_BYTES } from '../crypto/ed25519.js';
@@ -213,6 +213,12 @@ export async function writeBundle(spec: BundleSpec): Promise<ExportResult> {
   let bytes = 0;
   let files = 0;
   for (const it of spec.items) {
+    // The caller's digests, checked before any byte is written: the checksum list checks
+    // them again, but only once the pool copies, and a copy that met a malformed digest
+    // first would be reported as an input that changed.
+    if (!SHA256_HEX.test(it.artifact.sha256)) {
+      throw new Error(`cannot bundle ${it.artifact.name}: its digest ${JSON.stringify(it.artifact.sha256)} is not 64 lowercase hex digits`);
+    }
     if (!('path' in it.source)) continue;
     files++;
     bytes += it.artifact.size;
@@ -494,7 +500,7 @@ async function writePlaced(
 
 /**
  * Write jobs for everything after the metadata, from `position`: the blobs (sorted
- * digests, each from a file) in compact runs, each made when the pool hands it out; and
+ * digests, each from a file or the spill) in compact runs, each made when the pool hands it out; and
  * the few other entries, each group at its place among them by name. Returns the jobs,
  * where each one is to end, and where the last one does.
  */

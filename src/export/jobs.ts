@@ -28,14 +28,14 @@ export interface HashedBatch {
 }
 
 /**
- * Blobs to write one after another, each from a file, compactly: an export hands out
- * 100,000 of them, and a message of a few strings and numbers costs a fraction of one with
- * an object and a name per blob (copied out of one thread and into another).
+ * Blobs to write one after another, each from a file or the spill, compactly: an export
+ * hands out 100,000 of them, and a message of a few strings and numbers costs a fraction
+ * of one with an object and a name per blob (copied out of one thread and into another).
  */
 export interface BlobRun {
   /** Their digests, 64 hex digits each, one after another. */
   digests: string;
-  /** Their files' paths, a NUL after each (no path holds one). */
+  /** Their files' paths, a NUL after each (no path holds one); empty for a blob kept in the spill. */
   paths: string;
   sizes: Float64Array;
   /** Which of them are reached through a symbolic link the user asked to follow. */

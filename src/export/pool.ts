@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { InputReadError } from './read-file.js';
+import { errorOf, type Failure } from './failure.js';
 import { runJob, type Job } from './jobs.js';
 
 const STOPPED = 'the run was stopped before all its jobs ran';
@@ -21,7 +21,6 @@ export type LazyJob = () => Job;
 
 const made = (job: Job | LazyJob): Job => (typeof job === 'function' ? job() : job);
 
-type Failure = { path: string; reason: 'unreadable' | 'changed'; errno?: string } | { message: string };
 
 /**
  * Runs export jobs on worker threads, one per core, so hashing and copying use every
@@ -170,8 +169,7 @@ export class JobPool {
         if (m.id !== id) return;
         cleanup();
         if (!m.error) resolve(m.result);
-        else if ('path' in m.error) reject(new InputReadError(m.error.path, m.error.reason, m.error.errno));
-        else reject(new Error(m.error.message));
+        else reject(errorOf(m.error));
       };
       const onError = (e: Error) => {
         cleanup();

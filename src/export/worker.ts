@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { InputReadError } from './read-file.js';
+import { failureOf } from './failure.js';
 import { runJob, type Job } from './jobs.js';
 
 /** Worker thread of the export pool: runs jobs, counts progress into shared memory. */
@@ -14,10 +14,6 @@ parentPort!.on('message', async ({ id, job }: { id: number; job: Job }) => {
   try {
     parentPort!.postMessage({ id, result: await runJob(job, progress) });
   } catch (e) {
-    const error =
-      e instanceof InputReadError
-        ? { path: e.path, reason: e.reason, errno: e.errno }
-        : { message: e instanceof Error ? e.message : String(e) };
-    parentPort!.postMessage({ id, error });
+    parentPort!.postMessage({ id, error: failureOf(e) });
   }
 });

@@ -62,7 +62,28 @@ describe('statementLength', () => {
   const size = fc.oneof(fc.nat(), fc.constantFrom(0, -0, 1e21, 2 ** 53, 0.5, -7));
   const plain = fc.record({ kind: text, mediaType: text, name: text, sha256: text, size, tenant: text });
   // Shapes measured by serialising: extra or missing members, labels, a member left undefined.
+  // And plain members held other ways, which canonicalize writes as their values: no
+  // prototype, a class's instance, a toJSON of its own or inherited, an inherited member.
+  class Held {
+    constructor(fields: object) {
+      Object.assign(this, fields);
+    }
+    toJSON(): string {
+      return 'never called';
+    }
+  }
+  const inheriting = Object.create({ inherited: 'x' }) as object;
+  const held = fc.tuple(plain, fc.constantFrom('null-proto', 'class', 'own-toJSON', 'inherited', 'inherited-tenant')).map(([p, how]) => {
+    if (how === 'null-proto') return Object.assign(Object.create(null) as object, p);
+    if (how === 'class') return new Held(p);
+    if (how === 'own-toJSON') return { ...p, toJSON: 'a string member' };
+    if (how === 'inherited') return Object.assign(Object.create(inheriting) as object, p);
+    // Five members of its own and the sixth inherited: canonicalize leaves that one out.
+    const { tenant, ...own } = p;
+    return Object.assign(Object.create({ tenant }) as object, own);
+  });
   const other = fc.oneof(
+    held,
     fc.record({ kind: text, mediaType: text, name: text, sha256: text, size, tenant: text, labels: fc.dictionary(text, text, { maxKeys: 2 }) }),
     fc.record({ kind: text, mediaType: text, name: text, sha256: text, size, tenant: text, scope: fc.record({ environment: text }) }),
     fc.record({ kind: text, name: text, sha256: text, size, tenant: text }),
