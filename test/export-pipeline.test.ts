@@ -60,6 +60,16 @@ const base = (dir: string, out: string, extra: Partial<ExportOptions> = {}): Exp
   ...extra,
 });
 
+/** The compiled build's pool module: only it starts threads (the worker is compiled). */
+const compiledPool = async () => (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+
+/** A hashing job of one file, `name` in `dir`, holding `text`. */
+function hashJobOf(dir: string, name: string, text: string) {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return { kind: 'hash' as const, files: [{ name, path }] };
+}
+
 describe('export pipeline', () => {
   it('writes the same bytes on worker threads (compiled) as inline (sources), and the bundle verifies', async () => {
     const root = tempDir();
@@ -110,7 +120,7 @@ describe('export pipeline', () => {
   });
 
   it('starts worker threads only where they repay their start, or when asked', async () => {
-    const { JobPool, THREADS_MIN_FILES, THREADS_MIN_BYTES } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    const { JobPool, THREADS_MIN_FILES, THREADS_MIN_BYTES } = await compiledPool();
     expect([THREADS_MIN_FILES, THREADS_MIN_BYTES]).toEqual([10_000, 256 * 2 ** 20]);
     expect(JobPool.worth(THREADS_MIN_FILES - 1, THREADS_MIN_BYTES - 1)).toBe(false);
     expect(JobPool.worth(THREADS_MIN_FILES, 0)).toBe(true);
@@ -131,18 +141,13 @@ describe('export pipeline', () => {
   });
 
   it('keeps overlapping runs apart: each gets the results of its own jobs', async () => {
-    const { JobPool } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    const { JobPool } = await compiledPool();
     const dir = tempDir();
-    const file = (k: number) => {
-      const p = join(dir, `f${k}`);
-      writeFileSync(p, `content ${k}\n`);
-      return { name: `f${k}`, path: p };
-    };
     const hex = (k: number) => sha256Hex(Buffer.from(`content ${k}\n`));
     const pool = JobPool.create(0, 0, 2);
     try {
       // Job k of one run and job k of the other go to the same thread at the same time.
-      const jobs = (from: number) => Array.from({ length: 6 }, (_, k) => ({ kind: 'hash' as const, files: [file(from + k)] }));
+      const jobs = (from: number) => Array.from({ length: 6 }, (_, k) => hashJobOf(dir, `f${from + k}`, `content ${from + k}\n`));
       type Got = { artifacts: { sha256: string }[] };
       const [a, b] = await Promise.all([pool.run<Got>(jobs(0)), pool.run<Got>(jobs(100))]);
       expect(a.map((r) => r.artifacts[0]!.sha256)).toEqual([0, 1, 2, 3, 4, 5].map(hex));
@@ -153,13 +158,9 @@ describe('export pipeline', () => {
   });
 
   it('starts no job of a run once it is told to stop, on threads or inline, and says it stopped', async () => {
-    const { JobPool } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    const { JobPool } = await compiledPool();
     const dir = tempDir();
-    const jobs = Array.from({ length: 40 }, (_, k) => {
-      const path = join(dir, `s${k}`);
-      writeFileSync(path, `${k}`);
-      return { kind: 'hash' as const, files: [{ name: `s${k}`, path }] };
-    });
+    const jobs = Array.from({ length: 40 }, (_, k) => hashJobOf(dir, `s${k}`, `${k}`));
     for (const threads of [0, 2]) {
       const pool = JobPool.create(0, 0, threads);
       try {
@@ -176,13 +177,9 @@ describe('export pipeline', () => {
   });
 
   it('makes a job given as a function only when it hands it out, on threads or inline', async () => {
-    const { JobPool } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    const { JobPool } = await compiledPool();
     const dir = tempDir();
-    const job = (k: number) => {
-      const path = join(dir, `l${k}`);
-      writeFileSync(path, `lazy ${k}\n`);
-      return { kind: 'hash' as const, files: [{ name: `l${k}`, path }] };
-    };
+    const job = (k: number) => hashJobOf(dir, `l${k}`, `lazy ${k}\n`);
     for (const threads of [0, 2]) {
       const pool = JobPool.create(0, 0, threads);
       try {
@@ -212,7 +209,7 @@ describe('export pipeline', () => {
   });
 
   it("keeps the code and exit code of the tool's own errors raised on a thread", async () => {
-    const { JobPool } = (await import(join(REPO, 'dist', 'export', 'pool.js'))) as typeof import('../src/export/pool.js');
+    const { JobPool } = await compiledPool();
     const spillMod = (await import(join(REPO, 'dist', 'export', 'spill.js'))) as typeof import('../src/export/spill.js');
     const root = tempDir();
     const spill = spillMod.openSpill(join(root, 'out.tar'))!;
