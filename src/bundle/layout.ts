@@ -49,10 +49,11 @@ export function sortByUtf8<T>(items: T[], key: (t: T) => string): T[] {
  * Where a bundle's few other files go among its blobs, in the order of their paths by
  * compareUtf8: the others sorted, and for each how many blobs have a path,
  * blobs/sha256/<digest>, that sorts before its own. The blobs are given as their digests,
- * sorted (lowercase hex, which the checksum list checks before a bundle is signed): no path string or object is made
- * for each of 100,000 of them. Every writer of that order (the checksum list, the archive
- * placed by offsets, the archive written in sequence) places its entries by this. Throws
- * on blobs out of order and on a path listed twice, among the others or as a blob's.
+ * sorted (lowercase hex, which the checksum list checks before a bundle is signed): no
+ * path string or object is made for each of 100,000 of them. Every writer of that order
+ * (the checksum list, the archive placed by offsets, the archive written in sequence)
+ * places its entries by this. Throws on blobs out of order and on a path listed twice,
+ * among the others or as a blob's.
  */
 export function placeAmongBlobs<T>(blobs: readonly string[], others: readonly T[], path: (t: T) => string): { sorted: T[]; places: number[] } {
   // Checked, not trusted: one comparison a blob.

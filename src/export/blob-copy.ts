@@ -14,7 +14,10 @@ export interface PlacedEntry {
   path?: string;
   /** The path's last component is a symbolic link the user asked to follow. */
   viaLink?: boolean;
-  /** The bytes the hashing pass read from `path`, kept in the spill `fd` at `at`: copied from there (and `path` may be left empty). */
+  /**
+   * The bytes the hashing pass read from `path`, kept in the spill `fd` at `at`: copied
+   * from there (`path` may then be left empty).
+   */
   kept?: { fd: number; at: number };
   data?: Uint8Array;
   /**

@@ -291,12 +291,12 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
   // One pass over the blobs' first items: what their contents weigh, and whether each
   // comes from a file or the spill, which placing needs.
   let blobBytes = 0;
-  let allFromFiles = true;
+  let fromFilesOrSpill = true;
   for (const k of first) {
     blobBytes += sizeOfItem(k);
-    if (allFromFiles && keptAt(k) < 0 && !('path' in items[k]!.source)) allFromFiles = false;
+    if (fromFilesOrSpill && keptAt(k) < 0 && !('path' in items[k]!.source)) fromFilesOrSpill = false;
   }
-  const placed = gzipLevel === undefined && allFromFiles;
+  const placed = gzipLevel === undefined && fromFilesOrSpill;
 
   // The manifest names the checksum list by digest; the list is made twice, to be hashed
   // now and written later, and never held whole (14 MB of fresh memory for 100,000 blobs,
@@ -500,9 +500,9 @@ async function writePlaced(
 
 /**
  * Write jobs for everything after the metadata, from `position`: the blobs (sorted
- * digests, each from a file or the spill) in compact runs, each made when the pool hands it out; and
- * the few other entries, each group at its place among them by name. Returns the jobs,
- * where each one is to end, and where the last one does.
+ * digests, each from a file or the spill) in compact runs, each made when the pool hands
+ * it out; and the few other entries, each group at its place among them by name. Returns
+ * the jobs, where each one is to end, and where the last one does.
  */
 function bodyJobs(
   fd: number,
