@@ -174,7 +174,8 @@ async function exportWith(
       spill: spill ?? undefined,
     }));
     const hashed = await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () => pool.run<HashedBatch>(hashJobs));
-    // Each thread's result carries its own copy of every kind and media type string.
+    // Each thread's result carries its own copy of every kind and media type string, once
+    // a batch.
     const interned = new Map<string, string>();
     const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
     const keptAt = new Float64Array(files.length);
@@ -185,11 +186,14 @@ async function exportWith(
     if (got !== files.length) throw new Error(`${got} files hashed, ${files.length} listed`);
     for (const batch of hashed) {
       keptAt.set(batch.keptAt, k);
-      for (const a of batch.artifacts) {
+      const types = batch.types.map((t) => ({ kind: intern(t.kind), mediaType: intern(t.mediaType) }));
+      for (let i = 0; i < batch.artifacts.length; i++) {
+        const a = batch.artifacts[i]!;
         const f = files[k]!;
+        const t = types[batch.typeOf[i]!]!;
         keptSize[k] = a.size;
-        a.kind = intern(a.kind);
-        a.mediaType = intern(a.mediaType);
+        a.kind = t.kind;
+        a.mediaType = t.mediaType;
         a.name = f.name;
         a.tenant = tenant;
         // The input file is the source as it stands: {path, viaLink}, and its name.

@@ -1,6 +1,41 @@
-import { describe, expect, it } from 'vitest';
-import { BlobRunBuilder, blobRunEntries } from '../../src/export/jobs.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BlobRunBuilder, blobRunEntries, runJob, type HashedBatch } from '../../src/export/jobs.js';
 import { sha256Hex } from '../../src/crypto/sha256.js';
+import { classify } from '../../src/evidence/classify.js';
+import { removeTempDirs, tempDir } from '../helpers/tmp.js';
+
+afterAll(removeTempDirs);
+
+describe('hashing job', () => {
+  it('gives each file its classification as an index into the batch\'s distinct ones, and leaves the strings empty', async () => {
+    const dir = tempDir();
+    const files = [
+      ['a.log', 'a line\n'],
+      ['bom.cdx.json', JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6' })],
+      ['b.log', 'another line\n'],
+      ['vex.json', JSON.stringify({ '@context': 'https://openvex.dev/ns/v0.2.0', statements: [] })],
+      ['c.bin', 'x'],
+      ['bom2.cdx.json', JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5' })],
+    ] as const;
+    for (const [name, text] of files) writeFileSync(join(dir, name), text);
+    const job = { kind: 'hash' as const, files: files.map(([name]) => ({ name, path: join(dir, name) })) };
+    const got = structuredClone((await runJob(job, () => undefined)) as HashedBatch);
+    expect(got.typeOf.length).toBe(files.length);
+    files.forEach(([name, text], k) => {
+      const a = got.artifacts[k]!;
+      expect([a.kind, a.mediaType, a.name, a.tenant]).toEqual(['', '', '', '']);
+      expect(a.sha256).toBe(sha256Hex(text));
+      const c = classify(name, Buffer.from(text));
+      expect(got.types[got.typeOf[k]!]).toEqual({ kind: c.kind, mediaType: c.mediaType });
+    });
+    // Each classification once: the two logs share one, the two CycloneDX files another.
+    const distinct = new Set(files.map(([name, text]) => JSON.stringify(classify(name, Buffer.from(text)))));
+    expect(got.types.length).toBe(distinct.size);
+    expect(distinct.size).toBeLessThan(files.length);
+  });
+});
 
 describe('BlobRun', () => {
   const blobs = Array.from({ length: 7 }, (_, k) => ({
