@@ -21,7 +21,6 @@ export type LazyJob = () => Job;
 
 const made = (job: Job | LazyJob): Job => (typeof job === 'function' ? job() : job);
 
-
 /**
  * Runs export jobs on worker threads, one per core, so hashing and copying use every
  * core; or inline, when the export is too small to repay starting threads (see worth)
