@@ -147,6 +147,11 @@ export class PaeBuilder {
     this.payload = message.subarray(header.length);
   }
 
+  /** Bytes of the message made so far: the header, and the text written. */
+  get made(): number {
+    return this.message.length - this.payload.length + this.at;
+  }
+
   /** The text's next pieces; throws on one that does not fit the size given. */
   write(pieces: Iterable<string>): void {
     this.at = writePieces(this.payload, this.at, pieces);

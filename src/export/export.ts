@@ -4,6 +4,7 @@ import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { paced, PacedStop } from '../util/paced.js';
+import { FeedMark } from '../util/feed.js';
 import { PiecesDigest, SHA256_HEX, sha256Hex } from '../crypto/sha256.js';
 import { spkiPem, type SigningKey } from '../crypto/keys.js';
 import { envelopeTemplate, IN_TOTO_PAYLOAD_TYPE, PaeBuilder, type EnvelopeTemplate } from '../crypto/dsse.js';
@@ -18,7 +19,7 @@ import {
   PREDICATE_TYPE,
   STATEMENT_TYPE,
   statementLength,
-  statementPieces,
+  statementText,
   type Artifact,
   type EvidencePredicate,
   type Statement,
@@ -262,9 +263,10 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
 
   const extraLines = [...extras].map(([path, data]) => ({ path, sha256: sha256Hex(data) }));
   const totals = computeTotals(artifacts, blobs.length);
+  const subjectOf = (checksumsSha256: string): Statement['subject'] => [{ name: CHECKSUMS, digest: { sha256: checksumsSha256 } }];
   const statementWith = (checksumsSha256: string): Statement => ({
     _type: STATEMENT_TYPE,
-    subject: [{ name: CHECKSUMS, digest: { sha256: checksumsSha256 } }],
+    subject: subjectOf(checksumsSha256),
     predicateType: PREDICATE_TYPE,
     predicate: {
       tenant,
@@ -306,21 +308,30 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
   // now and written later, and never held whole (14 MB of fresh memory for 100,000 blobs,
   // which costs more to touch than the text costs to make). The signed message holds the
   // manifest's bytes: made once, in memory a signing thread shares, and the manifest
-  // entry is a view of it. Both are made in slices: between them this thread hands the
-  // pool its next jobs, which otherwise sat idle for most of the 0.3 s this takes for
-  // 100,000 artifacts.
-  const metadata = async (stop: () => boolean) => {
+  // entry is a view of it. The manifest's artifacts come first (a signing thread hashes
+  // them meanwhile, when `signAsMade` says so), then the list, then the rest of the
+  // manifest, which names it. All in slices: between them this thread hands the pool its
+  // next jobs, which otherwise sat idle for most of the 0.3 s this takes for 100,000
+  // artifacts.
+  const metadata = async (stop: () => boolean, signAsMade?: (message: Uint8Array) => (made: number) => void) => {
+    const text = statementText(statementWith(SIZE_ONLY_DIGEST));
+    const pae = new PaeBuilder(IN_TOTO_PAYLOAD_TYPE, manifestSize, placed);
+    const madeTo = signAsMade?.(pae.message);
+    madeTo?.(pae.made);
+    await paced(text.artifacts, (slice) => {
+      pae.write(slice);
+      madeTo?.(pae.made);
+    }, undefined, stop);
     // Sorted once, the blob lines are in order, and only the few other files are merged
     // in. Made here, once the pool has its jobs: the list checks every digest (30 ms for
-    // 100,000 blobs) while the threads copy.
+    // 100,000 blobs) while the threads copy, and before the message to sign is whole.
     const checksumList = new ChecksumList(blobs, extraLines);
     const digest = new PiecesDigest();
     await paced(checksumList.pieces(), (slice) => digest.update(slice), undefined, stop);
     const listed = digest.result();
     if (listed.bytes !== checksumsSize) throw new Error(`${CHECKSUMS} is ${listed.bytes} bytes, ${checksumsSize} were reserved`);
-    const statement = statementWith(listed.sha256);
-    const pae = new PaeBuilder(IN_TOTO_PAYLOAD_TYPE, manifestSize, placed);
-    await paced(statementPieces(statement), (slice) => pae.write(slice), undefined, stop);
+    pae.write([text.rest(subjectOf(listed.sha256))]);
+    madeTo?.(pae.made);
     const { message, payload } = pae.finish();
     const checksums: PlacedEntry = { name: CHECKSUMS, size: checksumsSize, mode: 0o644, sha256: listed.sha256, pieces: () => checksumList.pieces() };
     return { message, payload, checksums };
@@ -359,8 +370,8 @@ async function writeBundleWith(pool: JobPool, spec: BundleSpec, kept: { fd: numb
         let m: Made | null = null;
         const sizeOf = (i: number) => sizeOfItem(first[i]!);
         const body = (at: number) => bodyJobs(file.fd, at, mtimeSec, blobs, sizeOf, addBlob, extraEntries, kept?.fd ?? null);
-        await writePlaced(pool, file.fd, headSizes, body, mtimeSec, signers, template, async (stop) => {
-          const got = await metadata(stop);
+        await writePlaced(pool, file.fd, headSizes, body, mtimeSec, signers, template, async (stop, signAsMade) => {
+          const got = await metadata(stop, signAsMade);
           m = got;
           return { message: got.message, head: headOf(got, { pieces: () => template.pieces(got.payload) }) };
         });
@@ -434,10 +445,12 @@ function batches<T>(items: readonly T[], sizeOf: (t: T, k: number) => number, mo
 /**
  * Plain tar: every size is known, so every entry's offset is too. The pool writes runs
  * of entries at their offsets in parallel (reading, re-hashing and writing on every
- * core) while this thread makes the metadata, whose sizes were reserved; then one pool
- * thread signs while this one writes the metadata at the start, the envelope with room
- * for the signatures, which go in last. `metadata` gives the message to sign and the
- * head's entries, in `headSizes` order.
+ * core) while this thread makes the metadata, whose sizes were reserved, and one pool
+ * thread hashes the message to sign as it is made (`metadata` calls `signAsMade` with
+ * it, when given, and publishes how much is made); then that thread finishes the
+ * signatures while this one writes the metadata at the start, the envelope with room for
+ * the signatures, which go in last. `metadata` gives the message to sign and the head's
+ * entries, in `headSizes` order.
  */
 async function writePlaced(
   pool: JobPool,
@@ -447,7 +460,7 @@ async function writePlaced(
   mtimeSec: number,
   signers: Signer[],
   envelope: EnvelopeTemplate,
-  metadata: (stop: () => boolean) => Promise<{ message: Uint8Array; head: PlacedEntry[] }>,
+  metadata: (stop: () => boolean, signAsMade?: (message: Uint8Array) => (made: number) => void) => Promise<{ message: Uint8Array; head: PlacedEntry[] }>,
 ): Promise<void> {
   const span = (e: { name: string; size: number }) => entrySpan(entryHeaderLength(e.name), e.size);
   let pos = 0;
@@ -465,24 +478,42 @@ async function writePlaced(
     copyFailed = true;
   });
   const flusher = new Flusher(fd);
-  let signing: Promise<Uint8Array[][]> = Promise.resolve([]);
-  try {
-    const { message, head } = await metadata(() => copyFailed);
-    if (copyFailed) throw new PacedStop();
+  let signing: Promise<Uint8Array[][]> | null = null;
+  const startSigning = (message: Uint8Array, feed?: FeedMark) => {
     // Shared, so the signing thread reads it where it lies, and the manifest entry (a
     // view of it) is still readable here. Moved instead, it would be gone from here.
     if (!(message.buffer instanceof SharedArrayBuffer)) throw new Error('the message to sign is not in shared memory');
-    signing = pool.run<Uint8Array[]>([{ kind: 'sign', message, signers }]);
+    signing = pool.run<Uint8Array[]>([{ kind: 'sign', message, signers, feed: feed?.shared }]);
     signing.catch(() => undefined);
+  };
+  // With threads, one of them signs as the message is made (see Ed25519Signing): the
+  // first of its two passes runs alongside the making instead of after it. Not on this
+  // thread, which would wait on itself.
+  const fed: { mark: FeedMark | null } = { mark: null };
+  const signAsMade =
+    pool.threads > 0
+      ? (message: Uint8Array) => {
+          const mark = new FeedMark(message.length);
+          startSigning(message, mark);
+          fed.mark = mark;
+          return (made: number) => mark.publish(made);
+        }
+      : undefined;
+  try {
+    const { message, head } = await metadata(() => copyFailed, signAsMade);
+    if (copyFailed) throw new PacedStop();
+    if (signing === null) startSigning(message);
     // The pool writes from where the head is reserved to the end: it must end there.
     const headEnd = writeEntriesSync(fd, 0, head, mtimeSec, (b, f) => pool.count(b, f));
     if (headEnd !== firstAfterHead) throw new Error(`the metadata ends at ${headEnd}, ${firstAfterHead} was reserved`);
     writeAll(fd, Buffer.alloc(END_OF_ARCHIVE), pos);
   } catch (e) {
     headError = e;
+    // The signing thread waits for the rest of a message that will not come.
+    fed.mark?.abandon();
   }
   // Every job in flight has ended, whatever failed, before the descriptor can be closed.
-  const [copied, signed] = await Promise.allSettled([copying, signing]);
+  const [copied, signed] = await Promise.allSettled([copying, signing ?? Promise.resolve([])]);
   await flusher.stop();
   // A copy's failure (an input that changed) comes first when it stopped the metadata.
   if (copied.status === 'rejected' && headError instanceof PacedStop) throw copied.reason;

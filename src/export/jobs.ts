@@ -4,6 +4,7 @@ import { hashFileSync } from './read-file.js';
 import { blobPath } from '../bundle/layout.js';
 import type { Artifact } from '../manifest/statement.js';
 import { KEEP_MAX_FILE, keepable, SpillBatch, type SpillTarget } from './spill.js';
+import { fedRuns } from '../util/feed.js';
 
 /**
  * The kinds of work an export hands out, in batches, to worker threads (or runs inline
@@ -139,7 +140,9 @@ export type Job =
   // pool thread it runs while the other threads write the blobs. The pool moves
   // `message` to the thread when it owns its memory: the caller must not read it
   // afterwards. Shared memory is never moved (the export's message is shared, and read on).
-  | { kind: 'sign'; message: Uint8Array; signers: Signer[] };
+  // With `feed`, the message is in shared memory another thread is still writing (see
+  // util/feed.ts): the first pass hashes it as it is published.
+  | { kind: 'sign'; message: Uint8Array; signers: Signer[]; feed?: SharedArrayBuffer | undefined };
 
 /** A key to sign with: its seed, and the public key the bundle names, which must match. */
 export interface Signer {
@@ -156,8 +159,10 @@ export async function runJob(job: Job, progress: Progress): Promise<HashedBatch 
   }
   if (job.kind === 'sign') {
     // Loaded on first use: a third of a worker's start-up otherwise, for one job.
-    const { sign } = await import('../crypto/ed25519.js');
-    return job.signers.map((k) => sign(job.message, k.seed, k.publicKey));
+    const { Ed25519Signing } = await import('../crypto/ed25519.js');
+    const signing = job.signers.map((k) => new Ed25519Signing(k.seed, k.publicKey));
+    for (const run of job.feed ? fedRuns(job.message, job.feed) : [job.message]) for (const s of signing) s.update(run);
+    return signing.map((s) => s.finish(job.message));
   }
   const artifacts: Artifact[] = [];
   const keptAt = new Float64Array(job.files.length);

@@ -91,18 +91,39 @@ const HEAD = `{"_type":${JSON.stringify(STATEMENT_TYPE)},"predicate":{"artifacts
  * in sorted order (the head is checked, else the text comes in one piece).
  */
 export function* statementPieces(statement: Statement): Generator<string> {
+  const text = statementText(statement);
+  yield* text.artifacts;
+  yield text.rest(statement.subject);
+}
+
+/**
+ * statementPieces in two parts: the pieces up to the end of the artifact list, then the
+ * rest, made for the subject given when it is asked for. The subject sorts last, after the
+ * whole predicate, so it may be known only once the artifacts' text is made: an export
+ * hands that text to its signing thread while it hashes the checksum list the subject
+ * names. A statement that does not split (see statementPieces) is all rest.
+ */
+export function statementText(statement: Statement): { artifacts: Iterable<string>; rest: (subject: Statement['subject']) => string } {
   const artifacts = statement.predicate.artifacts;
-  const shell = canonicalize({ ...statement, predicate: { ...statement.predicate, artifacts: [] } });
-  if (!Array.isArray(artifacts) || !shell.startsWith(`${HEAD}]`)) {
-    yield canonicalize(statement);
-    return;
+  const shell = (subject: Statement['subject']) => canonicalize({ ...statement, subject, predicate: { ...statement.predicate, artifacts: [] } });
+  if (!Array.isArray(artifacts) || !shell(statement.subject).startsWith(`${HEAD}]`)) {
+    return { artifacts: [], rest: (subject) => canonicalize({ ...statement, subject }) };
   }
-  yield HEAD;
-  for (let k = 0; k < artifacts.length; k += RUN) {
-    const run = canonicalize(artifacts.slice(k, k + RUN));
-    yield k === 0 ? run.slice(1, -1) : `,${run.slice(1, -1)}`;
+  function* runs(): Generator<string> {
+    yield HEAD;
+    for (let k = 0; k < artifacts.length; k += RUN) {
+      const run = canonicalize(artifacts.slice(k, k + RUN));
+      yield k === 0 ? run.slice(1, -1) : `,${run.slice(1, -1)}`;
+    }
   }
-  yield shell.slice(HEAD.length);
+  return {
+    artifacts: runs(),
+    rest: (subject) => {
+      const text = shell(subject);
+      if (!text.startsWith(`${HEAD}]`)) throw new Error('a subject changed how the statement begins');
+      return text.slice(HEAD.length);
+    },
+  };
 }
 
 const RUN = 64;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { publicKeyOf, sign, verify } from '../../src/crypto/ed25519.js';
+import { Ed25519Signing, publicKeyOf, sign, verify } from '../../src/crypto/ed25519.js';
 
 interface Rfc8032Vector {
   name: string;
@@ -144,5 +144,43 @@ describe('sign, hashing the message in place', () => {
     expect(verify(sign(msg, seed, hex(rfc[0]!.publicKey)), msg, hex(rfc[0]!.publicKey))).toBe(true);
     expect(() => sign(msg, seed, hex(rfc[1]!.publicKey))).toThrow(/does not match the public key/);
     expect(() => sign(msg, seed, hex(rfc[0]!.publicKey).subarray(1))).toThrow(/does not match the public key/);
+  });
+});
+
+describe('Ed25519Signing: the first pass fed in pieces', () => {
+  it('makes the RFC 8032 signature however the message is cut', async () => {
+    const fc = (await import('fast-check')).default;
+    const v = rfc.find((x) => x.name === 'TEST 1024')!;
+    const msg = hex(v.message);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: msg.length }), { maxLength: 12 }), (cuts) => {
+        const s = new Ed25519Signing(hex(v.secretKey), hex(v.publicKey));
+        const at = [0, ...cuts.sort((a, b) => a - b), msg.length];
+        for (let k = 1; k < at.length; k++) s.update(msg.subarray(at[k - 1]!, at[k]!));
+        expect(toHex(s.finish(msg))).toBe(v.signature);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses to sign a message other than the pieces it hashed, which would reuse the nonce', () => {
+    const v = rfc.find((x) => x.name === 'TEST 1024')!;
+    const msg = hex(v.message);
+    const fed = () => new Ed25519Signing(hex(v.secretKey), hex(v.publicKey)).update(msg.subarray(0, 500)).update(msg.subarray(500));
+    // One bit changed after it was hashed, where the pieces met, at either end.
+    for (const bit of [0, 500 * 8, msg.length * 8 - 1]) {
+      expect(() => fed().finish(flipBit(msg, bit)), `bit ${bit}`).toThrow(/changed while it was being signed/);
+    }
+    expect(() => fed().finish(msg.subarray(1))).toThrow(/1022 bytes, 1023 were hashed/);
+    expect(() => fed().finish(new Uint8Array([...msg, 0]))).toThrow(/1024 bytes, 1023 were hashed/);
+    expect(toHex(fed().finish(msg))).toBe(v.signature);
+  });
+
+  it('makes one signature: nothing is fed or signed after it', () => {
+    const v = rfc[0]!;
+    const s = new Ed25519Signing(hex(v.secretKey), hex(v.publicKey));
+    expect(toHex(s.finish(new Uint8Array(0)))).toBe(v.signature);
+    expect(() => s.finish(new Uint8Array(0))).toThrow(/already made/);
+    expect(() => s.update(new Uint8Array(1))).toThrow(/already made/);
   });
 });

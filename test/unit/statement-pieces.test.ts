@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { canonicalize } from '../../src/json/canonical.js';
-import { computeTotals, PREDICATE_TYPE, STATEMENT_TYPE, statementLength, statementPieces, type Artifact, type Statement } from '../../src/manifest/statement.js';
+import { computeTotals, PREDICATE_TYPE, STATEMENT_TYPE, statementLength, statementPieces, statementText, type Artifact, type Statement } from '../../src/manifest/statement.js';
 
 const hex = (k: number) => k.toString(16).padStart(64, '0');
 
@@ -50,6 +50,22 @@ describe('statementPieces', () => {
     const st = statement([artifact(1), artifact(2)], { Zeta: 1 });
     const pieces = [...statementPieces(st)];
     expect(pieces).toEqual([canonicalize(st)]);
+  });
+});
+
+describe('statementText', () => {
+  it('makes the artifacts before the subject is known, and the rest for the subject given last', () => {
+    const late = [{ name: 'checksums.sha256', digest: { sha256: hex(99) } }] as Statement['subject'];
+    for (const st of [statement(Array.from({ length: 130 }, (_, k) => artifact(k))), statement([artifact(1)], { Zeta: 1 })]) {
+      const text = statementText(st);
+      const artifacts = [...text.artifacts].join('');
+      expect(artifacts + text.rest(late)).toBe(canonicalize({ ...st, subject: late }));
+      expect(artifacts + text.rest(st.subject)).toBe(canonicalize(st));
+    }
+    // Split, the artifacts' text is all but the few members after the list.
+    const text = statementText(statement(Array.from({ length: 130 }, (_, k) => artifact(k))));
+    expect([...text.artifacts].join('').length).toBeGreaterThan(130 * 100);
+    expect(text.rest(late).startsWith('],"createdAt":')).toBe(true);
   });
 });
 
