@@ -176,6 +176,30 @@ describe('export pipeline', () => {
     }
   });
 
+  it('shows each result as it comes, once, with its job; a throw there fails the run (threads or inline)', async () => {
+    const { JobPool } = await compiledPool();
+    const dir = tempDir();
+    const jobs = Array.from({ length: 12 }, (_, k) => hashJobOf(dir, `r${k}`, `result ${k}\n`));
+    type Got = { artifacts: { sha256: string }[] };
+    for (const threads of [0, 2]) {
+      const pool = JobPool.create(0, 0, threads);
+      try {
+        const seen: [number, string][] = [];
+        const got = await pool.run<Got>(jobs, undefined, (r, k) => seen.push([k, r.artifacts[0]!.sha256]));
+        expect(seen.sort((a, b) => a[0] - b[0])).toEqual(got.map((r, k) => [k, r.artifacts[0]!.sha256]));
+        expect(seen.map(([, d]) => d)).toEqual(jobs.map((_, k) => sha256Hex(`result ${k}\n`)));
+        let calls = 0;
+        await expect(
+          pool.run<Got>(jobs, undefined, () => {
+            if (++calls === 3) throw new Error('cannot take this result');
+          }),
+        ).rejects.toThrow('cannot take this result');
+      } finally {
+        await pool.close();
+      }
+    }
+  });
+
   it('makes a job given as a function only when it hands it out, on threads or inline', async () => {
     const { JobPool } = await compiledPool();
     const dir = tempDir();

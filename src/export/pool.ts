@@ -116,9 +116,11 @@ export class JobPool {
    * Run jobs, results in job order. After a failure, or once `stop` says so, no new job
    * starts, but those in flight are awaited: a write job must not outlive the file
    * descriptor it writes to. Runs may overlap. A job may be given as a function that
-   * makes it, called when the job is handed out (see LazyJob).
+   * makes it, called when the job is handed out (see LazyJob). `onResult` sees each
+   * job's result as it comes, in whatever order the jobs end (an export reads a hashing
+   * job's results while the threads go on): its throwing is the run's failure.
    */
-  async run<T>(jobs: readonly (Job | LazyJob)[], stop: () => boolean = () => false): Promise<T[]> {
+  async run<T>(jobs: readonly (Job | LazyJob)[], stop: () => boolean = () => false, onResult?: (result: T, k: number) => void): Promise<T[]> {
     const results: T[] = new Array(jobs.length);
     let failure: unknown = null;
     if (this.workers.length === 0) {
@@ -126,6 +128,7 @@ export class JobPool {
       for (let k = 0; k < jobs.length; k++) {
         if (stop()) throw new Error(STOPPED);
         results[k] = (await runJob(made(jobs[k]!), progress)) as T;
+        onResult?.(results[k], k);
         // Let timers (progress display) run between batches.
         await new Promise((r) => setImmediate(r));
       }
@@ -146,6 +149,7 @@ export class JobPool {
           const k = next++;
           try {
             results[k] = (await this.send(w, made(jobs[k]!))) as T;
+            onResult?.(results[k], k);
           } catch (e) {
             failure ??= e;
           }

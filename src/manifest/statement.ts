@@ -67,11 +67,12 @@ export interface Statement {
 /**
  * What the artifact list implies. `distinct`: how many contents there are, when the
  * caller has counted them already (an export, which sorts them out): a set of 100,000
- * digests is then not built.
+ * digests is then not built. `sum`: their sizes added up, likewise (an export adds each
+ * as its hashing pass gives it).
  */
-export function computeTotals(artifacts: readonly Artifact[], distinct?: number): Totals {
-  let bytes = 0;
-  for (const a of artifacts) bytes += a.size;
+export function computeTotals(artifacts: readonly Artifact[], distinct?: number, sum?: number): Totals {
+  let bytes = sum ?? 0;
+  if (sum === undefined) for (const a of artifacts) bytes += a.size;
   let blobs = distinct;
   if (blobs === undefined) {
     const seen = new Set<string>();
@@ -143,29 +144,46 @@ const RUN = 64;
  * threads waited. An artifact of the shape an export makes (its six members, plain
  * strings and a number) is measured from its values; any other is serialised. It
  * measures and does not check: a value canonicalize refuses is refused where the text is
- * made, and that text is checked against this size.
+ * made, and that text is checked against this size. `measured`, when given, has
+ * measured the statement's artifacts already (an export measures each as its hashing
+ * pass gives it).
  */
-export function statementLength(statement: Statement): number {
+export function statementLength(statement: Statement, measured?: ArtifactsLength): number {
   const artifacts = statement.predicate.artifacts;
   const shell = canonicalize({ ...statement, predicate: { ...statement.predicate, artifacts: [] } });
   if (!Array.isArray(artifacts) || !shell.startsWith(`${HEAD}]`)) return utf8LengthOf(statementPieces(statement));
-  let n = utf8Length(shell) + Math.max(0, artifacts.length - 1);
+  const n = utf8Length(shell) + Math.max(0, artifacts.length - 1);
+  if (measured) {
+    if (measured.count !== artifacts.length) throw new Error(`${measured.count} artifacts measured, the statement has ${artifacts.length}`);
+    return n + measured.bytes;
+  }
+  const all = new ArtifactsLength();
+  for (const a of artifacts) all.add(a);
+  return n + all.bytes;
+}
+
+/** The UTF-8 lengths of artifacts' canonical texts, added up one artifact at a time. */
+export class ArtifactsLength {
+  bytes = 0;
+  count = 0;
   // Kinds, media types and the tenant recur in every artifact.
-  const seen = new Map<string, number>();
-  const measured = (s: string): number => {
-    let m = seen.get(s);
-    if (m === undefined) {
-      m = jsonLength(s);
-      if (seen.size < 1024) seen.set(s, m);
-    }
-    return m;
-  };
-  for (const a of artifacts) {
-    n += plainArtifact(a)
-      ? PLAIN_ARTIFACT + measured(a.kind) + measured(a.mediaType) + jsonLength(a.name) + jsonLength(a.sha256) + String(a.size).length + measured(a.tenant)
+  private readonly seen = new Map<string, number>();
+
+  add(a: Artifact): void {
+    this.count++;
+    this.bytes += plainArtifact(a)
+      ? PLAIN_ARTIFACT + this.measured(a.kind) + this.measured(a.mediaType) + jsonLength(a.name) + jsonLength(a.sha256) + String(a.size).length + this.measured(a.tenant)
       : Buffer.byteLength(canonicalize(a), 'utf8');
   }
-  return n;
+
+  private measured(s: string): number {
+    let m = this.seen.get(s);
+    if (m === undefined) {
+      m = jsonLength(s);
+      if (this.seen.size < 1024) this.seen.set(s, m);
+    }
+    return m;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { distinctSorted } from '../../src/export/distinct.js';
+import { DistinctKeys, distinctSorted } from '../../src/export/distinct.js';
 
 const digest = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -73,5 +73,38 @@ describe('distinctSorted', () => {
 
   it('gives nothing for no items', () => {
     expect(run([])).toEqual({ blobs: [], first: [] });
+  });
+});
+
+describe('DistinctKeys', () => {
+  it('gives what distinctSorted gives, whatever order the digests come in', () => {
+    fc.assert(
+      fc.property(fc.array(nearDigest, { minLength: 1, maxLength: 60 }), fc.infiniteStream(fc.nat()), (digests, picks) => {
+        const order = digests.map((_, k) => k);
+        // A shuffle: the order hashing batches come back in.
+        for (let k = order.length - 1; k > 0; k--) {
+          const j = picks.next().value % (k + 1);
+          [order[k], order[j]] = [order[j]!, order[k]!];
+        }
+        const keys = new DistinctKeys(digests.length);
+        for (const k of order) keys.set(k, digests[k]!);
+        const got = keys.sorted();
+        expect({ blobs: got.blobs, first: [...got.first] }).toEqual(oracle(digests));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes each item once, and sorts only once every item has its digest', () => {
+    const keys = new DistinctKeys(3);
+    keys.set(0, digest('a'));
+    keys.set(2, digest('b'));
+    expect(() => keys.set(2, digest('c'))).toThrow(/item 2 of 3 given twice/);
+    expect(() => keys.set(3, digest('c'))).toThrow(/item 3 of 3 given twice or out of range/);
+    expect(() => keys.set(-1, digest('c'))).toThrow(/out of range/);
+    expect(() => keys.sorted()).toThrow(/1 of 3 items have no digest yet/);
+    expect(() => keys.set(1, 'A'.repeat(64))).toThrow(/is not a SHA-256 digest/);
+    keys.set(1, digest('a'));
+    expect(keys.sorted().blobs).toEqual([digest('a'), digest('b')].sort());
   });
 });

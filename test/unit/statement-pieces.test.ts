@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { canonicalize } from '../../src/json/canonical.js';
-import { computeTotals, PREDICATE_TYPE, STATEMENT_TYPE, statementLength, statementPieces, statementText, type Artifact, type Statement } from '../../src/manifest/statement.js';
+import { ArtifactsLength, computeTotals, PREDICATE_TYPE, STATEMENT_TYPE, statementLength, statementPieces, statementText, type Artifact, type Statement } from '../../src/manifest/statement.js';
 
 const hex = (k: number) => k.toString(16).padStart(64, '0');
 
@@ -141,9 +141,22 @@ describe('statementLength', () => {
           return; // refused where the text is made
         }
         expect(statementLength(st)).toBe(expected);
+        // Measured one artifact at a time beforehand, as an export's hashing pass does.
+        const measured = new ArtifactsLength();
+        for (const a of artifacts) measured.add(a as Artifact);
+        expect(statementLength(st, measured)).toBe(expected);
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('takes artifacts measured beforehand only when they are as many as the statement has', () => {
+    const st = statement([artifact(1), artifact(2)]);
+    const measured = new ArtifactsLength();
+    measured.add(artifact(1));
+    expect(() => statementLength(st, measured)).toThrow(/1 artifacts measured, the statement has 2/);
+    expect(computeTotals(st.predicate.artifacts, 2, 5)).toEqual({ artifacts: 2, blobs: 2, bytes: 5 });
+    expect(computeTotals(st.predicate.artifacts)).toEqual({ artifacts: 2, blobs: 2, bytes: 3000 });
   });
 
   it('measures the export\'s artifacts, and a predicate whose text comes in one piece', () => {
