@@ -323,7 +323,10 @@ async function writeBundleWith(
   // comes from a file or the spill, which placing needs.
   let blobBytes = 0;
   let fromFilesOrSpill = true;
-  for (const k of first) {
+  // Indexed: iterating the typed array took 10 to 40 ms for 100,000 blobs, run once and
+  // so mostly before the engine optimises the loop.
+  for (let i = 0; i < first.length; i++) {
+    const k = first[i]!;
     blobBytes += sizeOfItem(k);
     if (fromFilesOrSpill && keptAt(k) < 0 && !('path' in items[k]!.source)) fromFilesOrSpill = false;
   }
