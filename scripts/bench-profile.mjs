@@ -135,6 +135,23 @@ function sha256MBps() {
 }
 
 /**
+ * MB/s of @noble/hashes' SHA-512 on one core, in memory: the hash Ed25519 runs twice over
+ * an export's manifest. Pure JavaScript, so it shows how fast this machine runs the
+ * export's own code in the hour of the run, which drifts far more than native hashing.
+ */
+async function sha512NobleMBps() {
+  const { sha512 } = await import('@noble/hashes/sha2.js');
+  const buf = Buffer.alloc(16 << 20, 0x5a);
+  const ts = [];
+  for (let k = 0; k < 3; k++) {
+    const t = now();
+    sha512(buf);
+    ts.push(now() - t);
+  }
+  return buf.length / 1e6 / (Math.min(...ts) / 1000);
+}
+
+/**
  * Microseconds per 4 KiB page for a first touch of fresh memory: a 64 MiB buffer outside
  * the JavaScript heap, written one byte a page (the median of 3, each on new memory).
  */
@@ -241,7 +258,7 @@ const thp = (() => {
     return null;
   }
 })();
-const doc = { cores: availableParallelism(), sha256MBpsPerCore: sha256MBps(), firstTouchUsPerPage: firstTouchUsPerPage(), transparentHugePages: thp, cases: {} };
+const doc = { cores: availableParallelism(), sha256MBpsPerCore: sha256MBps(), sha512NobleMBps: await sha512NobleMBps(), firstTouchUsPerPage: firstTouchUsPerPage(), transparentHugePages: thp, cases: {} };
 try {
   for (const dir of dirs) {
     const collect = [];

@@ -246,7 +246,7 @@ async function run() {
       });
       if (p.status !== 0) throw new Error(`profile failed (${p.status ?? p.signal})`);
       const prof = JSON.parse(String(p.stdout));
-      r.profile = { sha256MBpsPerCore: prof.sha256MBpsPerCore, firstTouchUsPerPage: prof.firstTouchUsPerPage, transparentHugePages: prof.transparentHugePages, cores: prof.cores, ...prof.cases[data] };
+      r.profile = { sha256MBpsPerCore: prof.sha256MBpsPerCore, sha512NobleMBps: prof.sha512NobleMBps, firstTouchUsPerPage: prof.firstTouchUsPerPage, transparentHugePages: prof.transparentHugePages, cores: prof.cores, ...prof.cases[data] };
       log(`bench: ${c.id} profile: ${JSON.stringify(r.profile)}`);
     }
     results.cases[c.id] = r;
@@ -504,6 +504,7 @@ function renderTable(doc) {
       lines.push(`| ${c.title} | ${s(p.collectMs)} | ${s(p.untilHashedMs)} | ${s(p.writingPassMs)} | ${s(p.syncAndRenameMs)} | ${s(p.totalMs)} | ${p.minorFaults ?? 'n/a'} | ${s(p.twoHashPassesFloorMs)} | ${s(p.twoReadPassesMs)}${p.firstReadPassMs ? ` (${s(p.firstReadPassMs)} + ${s(p.secondReadPassMs)})` : ''} | ${s(p.writeAndSyncMs)} (write alone ${s(p.writeMs)}) |`);
     }
     lines.push(`\nSHA-256 (node:crypto, in memory): ${(profiled[0].profile.sha256MBpsPerCore / 1000).toFixed(2)} GB/s per core, ${profiled[0].profile.cores} cores.`);
+    lines.push(`SHA-512 (@noble/hashes, which signing runs twice over the manifest; pure JavaScript): ${profiled[0].profile.sha512NobleMBps.toFixed(0)} MB/s on one core.`);
     const touch = profiled[0].profile.firstTouchUsPerPage;
     const thp = profiled[0].profile.transparentHugePages;
     if (touch !== undefined) lines.push(`A first touch of fresh memory: ${touch.toFixed(1)} µs per 4 KiB page (transparent huge pages: ${thp ?? 'unknown'}).`);
