@@ -185,7 +185,13 @@ describe('export pipeline', () => {
       const pool = JobPool.create(0, 0, threads);
       try {
         const seen: [number, string][] = [];
-        const got = await pool.run<Got>(jobs, undefined, (r, k) => seen.push([k, r.artifacts[0]!.sha256]));
+        const doneThen: number[] = [];
+        const got = await pool.run<Got>(jobs, undefined, (r, k) => {
+          seen.push([k, r.artifacts[0]!.sha256]);
+          doneThen.push(pool.done().files);
+        });
+        // Inline, each result is shown before the next job runs (a file a job).
+        if (threads === 0) expect(doneThen).toEqual(jobs.map((_, k) => k + 1));
         expect(seen.sort((a, b) => a[0] - b[0])).toEqual(got.map((r, k) => [k, r.artifacts[0]!.sha256]));
         expect(seen.map(([, d]) => d)).toEqual(jobs.map((_, k) => sha256Hex(`result ${k}\n`)));
         let calls = 0;

@@ -45,7 +45,7 @@ export class DistinctKeys {
 
   /** Item k's digest. */
   set(k: number, hex: string): void {
-    if (!(k >= 0 && k < this.count) || this.digests[k] !== undefined) throw new Error(`item ${k} of ${this.count} given twice or out of range`);
+    if (!(Number.isInteger(k) && k >= 0 && k < this.count) || this.digests[k] !== undefined) throw new Error(`item ${k} of ${this.count} given twice or out of range`);
     if (hex.length !== 64) throw new Error(`blob ${JSON.stringify(hex)} is not a SHA-256 digest`);
     let v = 0;
     // Hex digit by hand: parseInt of a slice costs twice as much.

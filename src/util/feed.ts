@@ -33,8 +33,8 @@ export class FeedMark {
 
 /**
  * The reader's side: `bytes` (in the shared memory the maker writes) in runs, as the
- * maker publishes them, to its end. Throws once the maker abandons the feed. Waits in
- * steps of `waitMs`, so a thread told to end is not held in a wait for long.
+ * maker publishes them, to its end. Throws once the maker abandons the feed. Waits for
+ * the maker's word in steps of `waitMs`, reading the mark again after each.
  */
 export function* fedRuns(bytes: Uint8Array, shared: SharedArrayBuffer, waitMs = 50): Generator<Uint8Array> {
   if (!(bytes.buffer instanceof SharedArrayBuffer)) throw new Error('a feed\'s bytes must be in shared memory');

@@ -102,6 +102,7 @@ describe('DistinctKeys', () => {
     expect(() => keys.set(2, digest('c'))).toThrow(/item 2 of 3 given twice/);
     expect(() => keys.set(3, digest('c'))).toThrow(/item 3 of 3 given twice or out of range/);
     expect(() => keys.set(-1, digest('c'))).toThrow(/out of range/);
+    expect(() => keys.set(0.5, digest('c'))).toThrow(/out of range/);
     expect(() => keys.sorted()).toThrow(/1 of 3 items have no digest yet/);
     expect(() => keys.set(1, 'A'.repeat(64))).toThrow(/is not a SHA-256 digest/);
     keys.set(1, digest('a'));

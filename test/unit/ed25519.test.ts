@@ -176,6 +176,18 @@ describe('Ed25519Signing: the first pass fed in pieces', () => {
     expect(toHex(fed().finish(msg))).toBe(v.signature);
   });
 
+  it('reads a message in shared memory as it stood when each pass read it, and refuses one changed between', () => {
+    const v = rfc.find((x) => x.name === 'TEST 1024')!;
+    const msg = hex(v.message);
+    const shared = new Uint8Array(new SharedArrayBuffer(msg.length + 10)).subarray(5, 5 + msg.length);
+    shared.set(msg);
+    const fed = () => new Ed25519Signing(hex(v.secretKey), hex(v.publicKey)).update(shared.subarray(0, 700)).update(shared.subarray(700));
+    expect(toHex(fed().finish(shared))).toBe(v.signature);
+    const s = fed();
+    shared[900]! ^= 1;
+    expect(() => s.finish(shared)).toThrow(/changed while it was being signed/);
+  });
+
   it('makes one signature: nothing is fed or signed after it', () => {
     const v = rfc[0]!;
     const s = new Ed25519Signing(hex(v.secretKey), hex(v.publicKey));
