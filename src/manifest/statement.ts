@@ -107,10 +107,7 @@ export function* statementPieces(statement: Statement): Generator<string> {
  */
 export function statementText(statement: Statement): { artifacts: Iterable<string>; rest: (subject: Statement['subject']) => string } {
   const artifacts = statement.predicate.artifacts;
-  const shell = (subject: Statement['subject']) => canonicalize({ ...statement, subject, predicate: { ...statement.predicate, artifacts: [] } });
-  if (!Array.isArray(artifacts) || !shell(statement.subject).startsWith(`${HEAD}]`)) {
-    return { artifacts: [], rest: (subject) => canonicalize({ ...statement, subject }) };
-  }
+  if (shellOf(statement) === null) return { artifacts: [], rest: (subject) => canonicalize({ ...statement, subject }) };
   function* runs(): Generator<string> {
     yield HEAD;
     const text = plainArtifactText();
@@ -128,10 +125,33 @@ export function statementText(statement: Statement): { artifacts: Iterable<strin
   return {
     artifacts: runs(),
     rest: (subject) => {
-      const text = shell(subject);
-      if (!text.startsWith(`${HEAD}]`)) throw new Error('a subject changed how the statement begins');
+      const text = shellOf({ ...statement, subject });
+      if (text === null) throw new Error('a subject changed how the statement begins');
       return text.slice(HEAD.length);
     },
+  };
+}
+
+/**
+ * canonicalize(statement) with an empty artifact list, when that list is the predicate's
+ * first member and so the text splits where it is (see statementPieces); else null.
+ */
+function shellOf(statement: Statement): string | null {
+  if (!Array.isArray(statement.predicate.artifacts)) return null;
+  const shell = canonicalize({ ...statement, predicate: { ...statement.predicate, artifacts: [] } });
+  return shell.startsWith(`${HEAD}]`) ? shell : null;
+}
+
+/** f, remembered for up to 1,024 strings: kinds, media types and the tenant recur in every artifact. */
+function recurring<T>(f: (s: string) => T): (s: string) => T {
+  const seen = new Map<string, T>();
+  return (s) => {
+    let v = seen.get(s);
+    if (v === undefined) {
+      v = f(s);
+      if (seen.size < 1024) seen.set(s, v);
+    }
+    return v;
   };
 }
 
@@ -150,8 +170,8 @@ const RUN = 64;
  */
 export function statementLength(statement: Statement, measured?: ArtifactsLength): number {
   const artifacts = statement.predicate.artifacts;
-  const shell = canonicalize({ ...statement, predicate: { ...statement.predicate, artifacts: [] } });
-  if (!Array.isArray(artifacts) || !shell.startsWith(`${HEAD}]`)) return utf8LengthOf(statementPieces(statement));
+  const shell = shellOf(statement);
+  if (shell === null) return utf8LengthOf(statementPieces(statement));
   const n = utf8Length(shell) + Math.max(0, artifacts.length - 1);
   if (measured) {
     if (measured.count !== artifacts.length) throw new Error(`${measured.count} artifacts measured, the statement has ${artifacts.length}`);
@@ -166,23 +186,13 @@ export function statementLength(statement: Statement, measured?: ArtifactsLength
 export class ArtifactsLength {
   bytes = 0;
   count = 0;
-  // Kinds, media types and the tenant recur in every artifact.
-  private readonly seen = new Map<string, number>();
+  private readonly measured = recurring(jsonLength);
 
   add(a: Artifact): void {
     this.count++;
     this.bytes += plainArtifact(a)
       ? PLAIN_ARTIFACT + this.measured(a.kind) + this.measured(a.mediaType) + jsonLength(a.name) + jsonLength(a.sha256) + String(a.size).length + this.measured(a.tenant)
       : Buffer.byteLength(canonicalize(a), 'utf8');
-  }
-
-  private measured(s: string): number {
-    let m = this.seen.get(s);
-    if (m === undefined) {
-      m = jsonLength(s);
-      if (this.seen.size < 1024) this.seen.set(s, m);
-    }
-    return m;
   }
 }
 
@@ -196,7 +206,6 @@ export class ArtifactsLength {
  * types and the tenant recur: each is written once.
  */
 function plainArtifactText(): (a: Artifact) => string {
-  const seen = new Map<string, string>();
   // Printable ASCII with no quote or backslash is its own JSON text, between quotes: a
   // test a third as costly as JSON.stringify for the names and digests of an export.
   const quoted = (s: string): string => {
@@ -204,21 +213,14 @@ function plainArtifactText(): (a: Artifact) => string {
     if (!isWellFormed(s)) throw new TypeError('JCS cannot encode a lone surrogate');
     return JSON.stringify(s);
   };
-  const recurring = (s: string): string => {
-    let q = seen.get(s);
-    if (q === undefined) {
-      q = quoted(s);
-      if (seen.size < 1024) seen.set(s, q);
-    }
-    return q;
-  };
+  const quotedOnce = recurring(quoted);
   const number = (n: number): string => {
     if (!Number.isFinite(n)) throw new TypeError('JCS cannot encode a non-finite number');
     return String(n);
   };
   // Members in key order, each checked as it is written: a refusal is canonicalize's.
   return (a) =>
-    `{"kind":${recurring(a.kind)},"mediaType":${recurring(a.mediaType)},"name":${quoted(a.name)},"sha256":${quoted(a.sha256)},"size":${number(a.size)},"tenant":${recurring(a.tenant)}}`;
+    `{"kind":${quotedOnce(a.kind)},"mediaType":${quotedOnce(a.mediaType)},"name":${quoted(a.name)},"sha256":${quoted(a.sha256)},"size":${number(a.size)},"tenant":${quotedOnce(a.tenant)}}`;
 }
 
 /** JSON.stringify(s)'s UTF-8 length: printable ASCII needing no escape is itself and two quotes. */
