@@ -197,18 +197,17 @@ async function exportWith(
     const take = (batch: HashedBatch, b: number) => {
       let k = startOf[b]!;
       const want = hashJobs[b]!.files.length;
-      if (batch.artifacts.length !== want) throw new Error(`${batch.artifacts.length} files hashed in a batch of ${want}`);
+      if (batch.sizes.length !== want || batch.digests.length !== 64 * want || batch.typeOf.length !== want || batch.keptAt.length !== want) {
+        throw new Error(`a hashing batch of ${want} files came back with parts of other lengths`);
+      }
       keptAt.set(batch.keptAt, k);
+      keptSize.set(batch.sizes, k);
       const types = batch.types.map((t) => ({ kind: intern(t.kind), mediaType: intern(t.mediaType) }));
-      for (let i = 0; i < batch.artifacts.length; i++) {
-        const a = batch.artifacts[i]!;
+      for (let i = 0; i < want; i++) {
         const f = files[k]!;
         const t = types[batch.typeOf[i]!]!;
-        keptSize[k] = a.size;
-        a.kind = t.kind;
-        a.mediaType = t.mediaType;
-        a.name = f.name;
-        a.tenant = tenant;
+        // Members in canonical order, so the manifest's writer serialises them as they come.
+        const a: Artifact = { kind: t.kind, mediaType: t.mediaType, name: f.name, sha256: batch.digests.slice(64 * i, 64 * i + 64), size: batch.sizes[i]!, tenant };
         known.keys.set(k, a.sha256);
         known.bytes += a.size;
         known.length.add(a);
