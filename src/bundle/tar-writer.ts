@@ -19,21 +19,33 @@ export const END_OF_ARCHIVE = 2 * BLOCK;
 
 export const padOf = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
 
-const ZEROS = '0'.repeat(12);
-
-/** Writes `value` as a NUL-free octal field (zero-padded, then a space); returns the sum of its bytes. */
+/**
+ * Writes `value` as `digits` zero-padded octal digits and a space (no NUL); returns the sum
+ * of those bytes. Digit by digit into the buffer: with a string per field and a pass to
+ * sum each, a blob's header took 1.2 µs, against 0.7 µs now (microbenchmark; copying a
+ * kept 1 KiB blob takes about 5 µs in all).
+ */
 function octal(buf: Buffer, at: number, value: number, digits: number): number {
-  const s = value.toString(8);
-  if (s.length > digits) throw new RangeError(`tar field overflow: ${value}`);
-  const field = ZEROS.slice(0, digits - s.length) + s + ' ';
-  buf.write(field, at, 'latin1');
-  return byteSum(field);
+  if (!(Number.isSafeInteger(value) && value >= 0 && value < 8 ** digits)) throw new RangeError(`tar field overflow: ${value}`);
+  buf[at + digits] = 0x20;
+  let sum = 0x20;
+  for (let k = digits - 1; k >= 0; k--) {
+    const d = 0x30 + (value % 8);
+    buf[at + k] = d;
+    sum += d;
+    value = Math.floor(value / 8);
+  }
+  return sum;
 }
 
-/** Sum of the bytes of an ASCII (or latin1) string. */
-function byteSum(s: string): number {
+/** Writes an ASCII string at `at`; returns the sum of its bytes. */
+function asciiInto(buf: Buffer, at: number, s: string): number {
   let sum = 0;
-  for (let k = 0; k < s.length; k++) sum += s.charCodeAt(k);
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    buf[at + k] = c;
+    sum += c;
+  }
   return sum;
 }
 
@@ -81,10 +93,8 @@ function templateOf(mode: number, mtimeSec: number, type: number): HeaderTemplat
 function ustarHeaderInto(b: Buffer, at: number, name: string, prefix: string, size: number, mode: number, mtimeSec: number, type: number): void {
   const t = templateOf(mode, mtimeSec, type);
   t.bytes.copy(b, at);
-  let sum = t.sum;
-  b.write(name, at, 'latin1');
-  sum += byteSum(name);
-  if (size.toString(8).length > 11) {
+  let sum = t.sum + asciiInto(b, at, name);
+  if (size >= 8 ** 11) {
     // GNU base-256 for entries of 8 GiB and more.
     b[at + 124] = 0x80;
     sum += 0x80;
@@ -95,10 +105,7 @@ function ustarHeaderInto(b: Buffer, at: number, name: string, prefix: string, si
       v = Math.floor(v / 256);
     }
   } else sum += octal(b, at + 124, size, 11);
-  if (prefix) {
-    b.write(prefix, at + 345, 'latin1');
-    sum += byteSum(prefix);
-  }
+  if (prefix) sum += asciiInto(b, at + 345, prefix);
   octal(b, at + 148, sum, 6);
 }
 
