@@ -148,10 +148,10 @@ describe('export pipeline', () => {
     try {
       // Job k of one run and job k of the other go to the same thread at the same time.
       const jobs = (from: number) => Array.from({ length: 6 }, (_, k) => hashJobOf(dir, `f${from + k}`, `content ${from + k}\n`));
-      type Got = { digests: string };
+      type Got = { digests: string[] };
       const [a, b] = await Promise.all([pool.run<Got>(jobs(0)), pool.run<Got>(jobs(100))]);
-      expect(a.map((r) => r.digests)).toEqual([0, 1, 2, 3, 4, 5].map(hex));
-      expect(b.map((r) => r.digests)).toEqual([100, 101, 102, 103, 104, 105].map(hex));
+      expect(a.map((r) => r.digests[0])).toEqual([0, 1, 2, 3, 4, 5].map(hex));
+      expect(b.map((r) => r.digests[0])).toEqual([100, 101, 102, 103, 104, 105].map(hex));
     } finally {
       await pool.close();
     }
@@ -180,19 +180,19 @@ describe('export pipeline', () => {
     const { JobPool } = await compiledPool();
     const dir = tempDir();
     const jobs = Array.from({ length: 12 }, (_, k) => hashJobOf(dir, `r${k}`, `result ${k}\n`));
-    type Got = { digests: string };
+    type Got = { digests: string[] };
     for (const threads of [0, 2]) {
       const pool = JobPool.create(0, 0, threads);
       try {
         const seen: [number, string][] = [];
         const doneThen: number[] = [];
         const got = await pool.run<Got>(jobs, undefined, (r, k) => {
-          seen.push([k, r.digests]);
+          seen.push([k, r.digests[0]]);
           doneThen.push(pool.done().files);
         });
         // Inline, each result is shown before the next job runs (a file a job).
         if (threads === 0) expect(doneThen).toEqual(jobs.map((_, k) => k + 1));
-        expect(seen.sort((a, b) => a[0] - b[0])).toEqual(got.map((r, k) => [k, r.digests]));
+        expect(seen.sort((a, b) => a[0] - b[0])).toEqual(got.map((r, k) => [k, r.digests[0]]));
         expect(seen.map(([, d]) => d)).toEqual(jobs.map((_, k) => sha256Hex(`result ${k}\n`)));
         let calls = 0;
         await expect(
@@ -215,10 +215,10 @@ describe('export pipeline', () => {
       try {
         const made: number[] = [];
         const lazy = (k: number) => () => (made.push(k), job(k));
-        type Got = { digests: string };
+        type Got = { digests: string[] };
         // Made and plain jobs mixed: results in job order.
         const got = await pool.run<Got>([lazy(0), job(1), lazy(2), lazy(3)]);
-        expect(got.map((r) => r.digests)).toEqual([0, 1, 2, 3].map((k) => sha256Hex(`lazy ${k}\n`)));
+        expect(got.map((r) => r.digests[0])).toEqual([0, 1, 2, 3].map((k) => sha256Hex(`lazy ${k}\n`)));
         expect(made.sort()).toEqual([0, 2, 3]);
         // Once stopped, the jobs not handed out are never made.
         made.length = 0;

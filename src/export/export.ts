@@ -197,7 +197,7 @@ async function exportWith(
     const take = (batch: HashedBatch, b: number) => {
       let k = startOf[b]!;
       const want = hashJobs[b]!.files.length;
-      if (batch.sizes.length !== want || batch.digests.length !== 64 * want || batch.typeOf.length !== want || batch.keptAt.length !== want) {
+      if (batch.sizes.length !== want || batch.digests.length !== want || batch.typeOf.length !== want || batch.keptAt.length !== want) {
         throw new Error(`a hashing batch of ${want} files came back with parts of other lengths`);
       }
       keptAt.set(batch.keptAt, k);
@@ -207,7 +207,7 @@ async function exportWith(
         const f = files[k]!;
         const t = types[batch.typeOf[i]!]!;
         // Members in canonical order, so the manifest's writer serialises them as they come.
-        const a: Artifact = { kind: t.kind, mediaType: t.mediaType, name: f.name, sha256: batch.digests.slice(64 * i, 64 * i + 64), size: batch.sizes[i]!, tenant };
+        const a: Artifact = { kind: t.kind, mediaType: t.mediaType, name: f.name, sha256: batch.digests[i]!, size: batch.sizes[i]!, tenant };
         known.keys.set(k, a.sha256);
         known.bytes += a.size;
         known.length.add(a);
