@@ -238,11 +238,14 @@ describe('export pipeline', () => {
     }
   });
 
-  it("keeps the code and exit code of the tool's own errors raised on a thread", async () => {
+  it.each([
+    ['in memory', undefined],
+    ['in the file', 0],
+  ] as const)("keeps the code and exit code of the tool's own errors raised on a thread (a copy kept %s)", async (where, arenaBytes) => {
     const { JobPool } = await compiledPool();
     const spillMod = (await import(join(REPO, 'dist', 'export', 'spill.js'))) as typeof import('../src/export/spill.js');
     const root = tempDir();
-    const spill = spillMod.openSpill(join(root, 'out.tar'))!;
+    const spill = spillMod.openSpill(join(root, 'out.tar'), undefined, arenaBytes)!;
     const out = openSync(join(root, 'x.tar'), 'w');
     const pool = JobPool.create(0, 0, 2);
     try {
@@ -250,9 +253,11 @@ describe('export pipeline', () => {
       const batch = new spillMod.SpillBatch(spill);
       batch.add(c);
       const [at] = batch.settle();
-      writeSync(spill.fd, Buffer.from('K'), 0, 1, at!); // the copy is damaged
+      // The copy is damaged: in memory the thread shares, or in the file.
+      if (where === 'in memory') new Uint8Array(spill.arena!)[at!] = 0x4b;
+      else writeSync(spill.fd, Buffer.from('K'), 0, 1, at!);
       const name = `blobs/sha256/${sha256Hex(c)}`;
-      const entries = [{ name, size: c.length, mode: 0o644, sha256: sha256Hex(c), path: '', kept: { fd: spill.fd, at: at! } }];
+      const entries = [{ name, size: c.length, mode: 0o644, sha256: sha256Hex(c), path: '', kept: { store: { fd: spill.fd, arena: spill.arena }, at: at! } }];
       const err = await pool.run([{ kind: 'write', fd: out, position: 0, mtimeSec: 0, entries }]).then(() => null, (e: unknown) => e);
       expect(pool.threads).toBe(2);
       expect(err).toMatchObject({ name: 'StellaError', code: 'SPILL_DAMAGED', exitCode: 1 });

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { writeAll } from '../util/write-all.js';
 import { BLOCK, entryHeader, entryHeaderInto, padOf } from '../bundle/tar-writer.js';
 import { copyVerifiedSync } from './read-file.js';
-import { readKept } from './spill.js';
+import { readKept, type KeptStore } from './spill.js';
 
 /** One tar entry at a known place: content from a file (re-hashed), from memory, or made as it goes. */
 export interface PlacedEntry {
@@ -15,10 +15,10 @@ export interface PlacedEntry {
   /** The path's last component is a symbolic link the user asked to follow. */
   viaLink?: boolean;
   /**
-   * The bytes the hashing pass read from `path`, kept in the spill `fd` at `at`: copied
+   * The bytes the hashing pass read from `path`, kept in `store` at place `at`: copied
    * from there (`path` may then be left empty).
    */
-  kept?: { fd: number; at: number };
+  kept?: { store: KeptStore; at: number };
   data?: Uint8Array;
   /**
    * Content made as it is written (metadata of a large bundle: no copy of it in memory):
@@ -109,7 +109,7 @@ export function writeEntriesSync(
       // At most KEEP_MAX_FILE bytes: always within the output buffer.
       if (e.size > OUT) throw new Error(`${e.name} is too large to have been kept`);
       room(e.size);
-      readKept(e.kept.fd, e.kept.at, e.size, e.sha256!, buf.subarray(fill, fill + e.size), e.path || e.name);
+      readKept(e.kept.store, e.kept.at, e.size, e.sha256!, buf.subarray(fill, fill + e.size), e.path || e.name);
       fill += e.size;
       onProgress(e.size, 1);
     } else {
@@ -145,7 +145,7 @@ function checkMade(e: PlacedEntry, made: number, hash: Hash | null): void {
 export function materialized(e: PlacedEntry): PlacedEntry {
   if (e.kept) {
     const data = Buffer.allocUnsafe(e.size);
-    readKept(e.kept.fd, e.kept.at, e.size, e.sha256!, data, e.path || e.name);
+    readKept(e.kept.store, e.kept.at, e.size, e.sha256!, data, e.path || e.name);
     return { name: e.name, size: e.size, mode: e.mode, data };
   }
   if (!e.pieces) return e;

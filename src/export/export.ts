@@ -32,7 +32,7 @@ import { materialized, writeEntriesSync, type PlacedEntry } from './blob-copy.js
 import { writeAll } from '../util/write-all.js';
 import { BlobRunBuilder, type HashedBatch, type Job, type Signer } from './jobs.js';
 import { JobPool, THREADS_MIN_FILES, type LazyJob } from './pool.js';
-import { closeSpill, openSpill } from './spill.js';
+import { ARENA_MAX_BYTES, closeSpill, KEEP_MAX_FILE, openSpill, type KeptStore } from './spill.js';
 import { DistinctKeys, distinctSorted } from './distinct.js';
 
 export interface ExportOptions {
@@ -166,7 +166,8 @@ async function exportWith(
   inputBytes: number | undefined,
 ): Promise<ExportResult> {
   // Small files are read once: the hashing pass keeps their bytes for the writing pass.
-  const spill = openSpill(opts.out);
+  // In memory no more than the inputs could take, were all kept.
+  const spill = openSpill(opts.out, undefined, Math.min(ARENA_MAX_BYTES, files.length * KEEP_MAX_FILE));
   try {
     // Pass 1: digests, sizes and kinds, in batches across the pool; small batches while
     // sizes are unknown, so one thread does not get all the large files.
@@ -216,7 +217,7 @@ async function exportWith(
       }
     };
     await withProgress(pool, opts.onProgress, 'hash', inputBytes, files.length, () => pool.run<HashedBatch>(hashJobs, undefined, take));
-    return await writeBundleWith(pool, { ...opts, tenant, items }, spill ? { fd: spill.fd, at: keptAt, size: keptSize } : null, {
+    return await writeBundleWith(pool, { ...opts, tenant, items }, spill ? { store: { fd: spill.fd, arena: spill.arena }, at: keptAt, size: keptSize } : null, {
       distinct: known.keys.sorted(),
       bytes: known.bytes,
       length: known.length,
@@ -258,14 +259,14 @@ export async function writeBundle(spec: BundleSpec): Promise<ExportResult> {
 }
 
 /**
- * `kept`: the spill the hashing pass kept small files' bytes in, where each item's are
+ * `kept`: the store the hashing pass kept small files' bytes in, where each item's are
  * (by item, -1 for none), and every item's size: read from these arrays, not from 100,000
  * objects at random places in memory.
  */
 async function writeBundleWith(
   pool: JobPool,
   spec: BundleSpec,
-  kept: { fd: number; at: Float64Array; size: Float64Array } | null,
+  kept: { store: KeptStore; at: Float64Array; size: Float64Array } | null,
   known: Known = {},
 ): Promise<ExportResult> {
   const opts = spec;
@@ -396,7 +397,7 @@ async function writeBundleWith(
         };
         let m: Made | null = null;
         const sizeOf = (i: number) => sizeOfItem(first[i]!);
-        const body = (at: number) => bodyJobs(file.fd, at, mtimeSec, blobs, sizeOf, addBlob, extraEntries, kept?.fd ?? null);
+        const body = (at: number) => bodyJobs(file.fd, at, mtimeSec, blobs, sizeOf, addBlob, extraEntries, kept?.store ?? null);
         await writePlaced(pool, file.fd, headSizes, body, mtimeSec, signers, template, async (stop, signAsMade) => {
           const got = await metadata(stop, signAsMade);
           m = got;
@@ -411,7 +412,7 @@ async function writeBundleWith(
         const name = blobPath(hex);
         if ('path' in source) {
           const e: PlacedEntry = { name, size: artifact.size, mode: 0o644, sha256: hex, path: source.path, viaLink: source.viaLink === true };
-          if (keptAt(k) >= 0) e.kept = { fd: kept!.fd, at: keptAt(k) };
+          if (keptAt(k) >= 0) e.kept = { store: kept!.store, at: keptAt(k) };
           return e;
         }
         streams.set(name, source.read);
@@ -586,7 +587,7 @@ function bodyJobs(
   sizeOf: (blob: number) => number,
   addBlob: (run: BlobRunBuilder, blob: number) => void,
   others: readonly PlacedEntry[],
-  spillFd: number | null,
+  store: KeptStore | null,
 ): { jobs: (Job | LazyJob)[]; ends: number[]; end: number } {
   const { sorted, places } = placeAmongBlobs(blobs, others, (e) => e.name);
   const jobs: (Job | LazyJob)[] = [];
@@ -604,7 +605,7 @@ function bodyJobs(
     const to = from + runCount;
     const at = runAt;
     jobs.push((): Job => {
-      const run = new BlobRunBuilder(spillFd);
+      const run = new BlobRunBuilder(store);
       for (let i = from; i < to; i++) addBlob(run, i);
       return { kind: 'write', fd, position: at, mtimeSec, entries: run.take() };
     });

@@ -2,7 +2,7 @@ import { classify, CLASSIFY_MAX_BYTES, classifyWantsContent } from '../evidence/
 import { writeEntriesSync, type PlacedEntry } from './blob-copy.js';
 import { hashFileSync } from './read-file.js';
 import { blobPath } from '../bundle/layout.js';
-import { KEEP_MAX_FILE, keepable, SpillBatch, type SpillTarget } from './spill.js';
+import { KEEP_MAX_FILE, keepable, SpillBatch, type KeptStore, type SpillTarget } from './spill.js';
 import { fedRuns } from '../util/feed.js';
 
 /**
@@ -51,8 +51,8 @@ export interface BlobRun {
   sizes: Float64Array;
   /** Which of them are reached through a symbolic link the user asked to follow. */
   viaLink: number[];
-  /** The spill and each one's offset in it (-1: read from its file), when any is kept there. */
-  kept: { fd: number; at: Float64Array } | null;
+  /** Where kept copies are, and each one's place there (-1: read from its file), when any is kept. */
+  kept: { store: KeptStore; at: Float64Array } | null;
 }
 
 /** Gathers blobs into BlobRuns, one run at a time. */
@@ -66,19 +66,19 @@ export class BlobRunBuilder {
   /** Bytes of content in the run so far. */
   bytes = 0;
 
-  /** `spillFd`: the spill the blobs' kept offsets refer to, if any. */
-  constructor(private readonly spillFd: number | null = null) {}
+  /** `store`: where the blobs' kept places are, if anywhere. */
+  constructor(private readonly store: KeptStore | null = null) {}
 
   get length(): number {
     return this.sizes.length;
   }
 
-  /** `path` may be empty for a blob kept in the spill (`keptAt`), which is not read from it. */
+  /** `path` may be empty for a blob kept in the store (at place `keptAt`), which is not read from it. */
   add(sha256: string, path: string, size: number, viaLink: boolean, keptAt = -1): void {
     // The export's digests are checked by its checksum list, and each again against the
     // content it names; here only the length matters, to keep the run's parts in step.
     if (sha256.length !== 64 || path.includes('\0')) throw new Error(`blob ${sha256} cannot be sent as given`);
-    if (keptAt >= 0 && this.spillFd === null) throw new Error(`blob ${sha256} is kept in no spill`);
+    if (keptAt >= 0 && this.store === null) throw new Error(`blob ${sha256} is kept in no spill`);
     if (keptAt < 0 && path === '') throw new Error(`blob ${sha256} has neither a file nor a kept copy`);
     if (viaLink) this.viaLink.push(this.sizes.length);
     this.kept.push(keptAt);
@@ -97,7 +97,7 @@ export class BlobRunBuilder {
       paths: this.paths.join('\0') + '\0',
       sizes: Float64Array.from(this.sizes),
       viaLink: this.viaLink,
-      kept: this.anyKept ? { fd: this.spillFd!, at: Float64Array.from(this.kept) } : null,
+      kept: this.anyKept ? { store: this.store!, at: Float64Array.from(this.kept) } : null,
     };
     this.digests = [];
     this.paths = [];
@@ -121,7 +121,7 @@ export function blobRunEntries(run: BlobRun): PlacedEntry[] {
     const sha256 = run.digests.slice(64 * k, 64 * k + 64);
     const e: PlacedEntry = { name: blobPath(sha256), size: run.sizes[k]!, mode: 0o644, sha256, path: run.paths.slice(at, end), viaLink: links.has(k) };
     const keptAt = run.kept?.at[k] ?? -1;
-    if (keptAt >= 0) e.kept = { fd: run.kept!.fd, at: keptAt };
+    if (keptAt >= 0) e.kept = { store: run.kept!.store, at: keptAt };
     out[k] = e;
     at = end + 1;
   }
