@@ -11,8 +11,8 @@
  *   one core, writing plus fdatasync of as many bytes as the bundle holds, and the two
  *   passes over the inputs with nothing else: a thread per core opening, reading,
  *   hashing and closing each file (the first pass also fstats, and keeps the bytes of
- *   files up to 8 KiB in a spill, from which the second reads them), as the export's
- *   passes must at least;
+ *   files up to 8 KiB in memory up to the export's bound, then in a spill, from which
+ *   the second takes them), as the export's passes must at least;
  * - memory: the export's minor page faults (first touches of a page, whatever thread),
  *   and what a first touch costs here, timed on fresh memory.
  */
@@ -28,12 +28,16 @@ import { fileURLToPath } from 'node:url';
 // once, not once a pass.
 if (!isMainThread) {
   const buf = Buffer.allocUnsafe(1 << 20);
-  const { files, first: isFirst, spill, keepMax, kept: keptIn } = await new Promise((resolve) => {
+  const { files, first: isFirst, spill, keepMax, kept: keptIn, arena } = await new Promise((resolve) => {
     parentPort.once('message', resolve);
     parentPort.postMessage('up');
   });
-  // As the export: the first pass keeps the bytes of files up to keepMax in a spill
-  // (one write a MiB), and the second reads those from there, one call each.
+  // As the export: the first pass keeps the bytes of files up to keepMax in memory (this
+  // thread's share of the export's bound), then in a spill (one write a MiB); the second
+  // copies those from memory, or reads them from the spill, one call each. A place below
+  // the memory's length is in it; from there on, in the spill.
+  const memory = new Uint8Array(arena);
+  let memoryEnd = 0;
   const spillFd = openSync(spill, isFirst ? 'w+' : 'r');
   const room = Buffer.allocUnsafe(1 << 20);
   let fill = 0;
@@ -46,10 +50,12 @@ if (!isMainThread) {
   const kept = [];
   for (let i = 0; i < files.length; i++) {
     const p = files[i];
-    // `kept` holds an offset in the spill and a size per file (-1: not kept).
-    if (!isFirst && keptIn[2 * i] >= 0) {
+    // `kept` holds a place and a size per file (-1: not kept).
+    const at = isFirst ? -1 : keptIn[2 * i];
+    if (at >= 0) {
       const size = keptIn[2 * i + 1];
-      readSync(spillFd, buf, 0, size, keptIn[2 * i]);
+      if (at < memory.length) buf.set(memory.subarray(at, at + size));
+      else readSync(spillFd, buf, 0, size, at - memory.length);
       hashOnce('sha256', buf.subarray(0, size));
       continue;
     }
@@ -62,10 +68,14 @@ if (!isMainThread) {
     const first = readSync(fd, buf, 0, buf.length, null);
     if (first === size || (size < 0 && first < buf.length)) {
       hashOnce('sha256', buf.subarray(0, first));
-      if (isFirst && first <= keepMax) {
+      if (isFirst && first <= keepMax && memoryEnd + first <= memory.length) {
+        memory.set(buf.subarray(0, first), memoryEnd);
+        kept.push(memoryEnd, first);
+        memoryEnd += first;
+      } else if (isFirst && first <= keepMax) {
         if (fill + first > room.length) flush();
         buf.copy(room, fill, 0, first);
-        kept.push(spillEnd + fill, first);
+        kept.push(memory.length + spillEnd + fill, first);
         fill += first;
       } else if (isFirst) kept.push(-1, 0);
     } else {
@@ -199,10 +209,11 @@ function filesUnder(dir) {
 
 /**
  * One pass over `files` on a thread per core: open, (fstat,) read to the end, hash,
- * close; the first keeps small files in a spill per thread (under `work`) and gives
- * where, for the second. Resolves to the time, and for the first what it kept.
+ * close; the first keeps small files in memory (`arenas`, one a thread), then in a spill
+ * per thread (under `work`), and gives where, for the second. Resolves to the time, and
+ * for the first what it kept.
  */
-async function readPassMs(files, work, keepMax, kept = null) {
+async function readPassMs(files, work, keepMax, arenas, kept = null) {
   const cores = availableParallelism();
   const workers = [];
   const up = [];
@@ -222,7 +233,7 @@ async function readPassMs(files, work, keepMax, kept = null) {
       w.once('error', reject);
       w.once('message', resolve);
     });
-    w.postMessage({ files: shares[k], first: kept === null, spill: join(work, `spill-${k}`), keepMax, kept: kept?.[k] });
+    w.postMessage({ files: shares[k], first: kept === null, spill: join(work, `spill-${k}`), keepMax, kept: kept?.[k], arena: arenas[k] });
     return p;
   });
   const results = await Promise.all(done);
@@ -236,14 +247,17 @@ async function readPassMs(files, work, keepMax, kept = null) {
  * (which also fstats, and keeps small files) and the second, the fastest of 3 each.
  */
 async function readPassesMs(dir, work) {
-  const { KEEP_MAX_FILE } = await import(join(ROOT, 'dist', 'export', 'spill.js'));
+  const { ARENA_MAX_BYTES, KEEP_MAX_FILE } = await import(join(ROOT, 'dist', 'export', 'spill.js'));
   const files = filesUnder(dir);
+  const cores = availableParallelism();
   const first = [];
   const second = [];
   for (let k = 0; k < 3; k++) {
-    const one = await readPassMs(files, work, KEEP_MAX_FILE);
+    // Fresh memory each time, as each export takes: its first touches are the first pass's.
+    const arenas = Array.from({ length: cores }, () => new SharedArrayBuffer(Math.floor(ARENA_MAX_BYTES / cores)));
+    const one = await readPassMs(files, work, KEEP_MAX_FILE, arenas);
     first.push(one.ms);
-    second.push((await readPassMs(files, work, KEEP_MAX_FILE, one.kept)).ms);
+    second.push((await readPassMs(files, work, KEEP_MAX_FILE, arenas, one.kept)).ms);
   }
   return { firstReadPassMs: Math.min(...first), secondReadPassMs: Math.min(...second) };
 }
