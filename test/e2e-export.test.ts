@@ -222,7 +222,7 @@ describe('export: creation time', () => {
     expect(readFileSync(join(dir, 'off.tar')).equals(readFileSync(join(dir, 'z.tar')))).toBe(true);
   });
 
-  it.each([['2026-11-01T00:00:00.5Z'], ['2026-11-01T00:00:00.000Z'], ['2026-11-01'], ['yesterday'], ['2026-02-30T00:00:00Z']])(
+  it.each([['2026-11-01T00:00:00.5Z'], ['2026-11-01T00:00:00.000Z'], ['2026-11-01'], ['yesterday'], ['2026-02-30T00:00:00Z'], ['1969-12-31T23:59:59Z'], ['2242-03-16T12:56:32Z']])(
     'refuses --created-at %j (exit 2)',
     (t) => {
       const dir = tempDir();

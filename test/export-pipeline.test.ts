@@ -71,6 +71,18 @@ function hashJobOf(dir: string, name: string, text: string) {
 }
 
 describe('export pipeline', () => {
+  it('refuses, before reading anything, a creation time not written as the command line writes it or outside a tar header', async () => {
+    const root = tempDir();
+    for (const createdAt of ['2026-11-01T02:00:00+02:00', '1969-12-31T23:59:59Z', '2242-03-16T12:56:32Z']) {
+      // A missing input would be refused too, but later: the time is checked first.
+      const err = await exportBundle(base(join(root, 'missing'), join(root, 'x.tar'), { createdAt })).then(() => null, (e: unknown) => e);
+      expect(err).toMatchObject({ code: 'TIME_INVALID', exitCode: 2 });
+      const viaWriter = await writeBundle({ tenant: 'acme', keys: [key], out: join(root, 'y.tar'), createdAt, items: [] }).then(() => null, (e: unknown) => e);
+      expect(viaWriter).toMatchObject({ code: 'TIME_INVALID', exitCode: 2 });
+    }
+    expect(readdirSync(root)).toEqual([]);
+  });
+
   it('writes the same bytes on worker threads (compiled) as inline (sources), and the bundle verifies', async () => {
     const root = tempDir();
     const dir = manyFiles(root);
@@ -355,10 +367,16 @@ describe('export pipeline', () => {
   // bytes the hashing pass read, so an edit in between cannot reach the bundle. A file
   // changed within KEEP_SETTLED_MS before it was read, or one byte larger, is read again,
   // and the edit is refused.
+  // Kept in memory (the default), in the file (none in memory), and in both: 40 KB of
+  // memory holds the first few batches' small files, the file the rest.
   const modes = [
     ['inline', {}, 'tar'],
     ['worker threads', { threads: 2 }, 'tar'],
     ['gzip', { threads: 2 }, 'tar.gz'],
+    ['inline, kept in the file', { keepInMemory: 0 }, 'tar'],
+    ['worker threads, kept in the file', { threads: 2, keepInMemory: 0 }, 'tar'],
+    ['gzip, kept in the file', { threads: 2, keepInMemory: 0 }, 'tar.gz'],
+    ['worker threads, kept in memory and the file', { threads: 2, keepInMemory: 40_000 }, 'tar'],
   ] as const;
   const settled = new Map<string, string>();
   const settle = async (): Promise<void> => {
@@ -369,7 +387,7 @@ describe('export pipeline', () => {
       writeFileSync(join(dir, 'edge.bin'), Buffer.alloc(KEEP_MAX_FILE, 1));
       settled.set(mode, root);
     }
-    // Once for all three: their inputs' ctimes must be this old when they are read.
+    // Once for all: their inputs' ctimes must be this old when they are read.
     await new Promise((r) => setTimeout(r, KEEP_SETTLED_MS + 100));
   };
   const smallEdits = (dir: string) => {

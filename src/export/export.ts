@@ -2,6 +2,7 @@ import { existsSync, fdatasync, fstatSync, fsyncSync, statSync } from 'node:fs';
 import { integrityError, usageError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { requireTenantId, type Scope } from '../util/tenant.js';
+import { bundleTimeOf } from '../util/time.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { paced, PacedStop } from '../util/paced.js';
 import { FeedMark } from '../util/feed.js';
@@ -55,6 +56,11 @@ export interface ExportOptions {
    * repays starting them (10,000 files, or 256 MiB), else none.
    */
   threads?: number | undefined;
+  /**
+   * At most this many bytes of small settled inputs are kept in memory for the writing
+   * pass (default ARENA_MAX_BYTES; 0: none); beyond, in a temporary file beside the output.
+   */
+  keepInMemory?: number | undefined;
 }
 
 /** `hash`: first pass over the inputs; `write`: the archive being written. */
@@ -134,6 +140,7 @@ export interface BundleSpec {
  */
 export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   const tenant = requireTenantId(opts.tenant);
+  bundleTimeOf(opts.createdAt);
   if (opts.keys.length === 0) throw usageError('KEY_REQUIRED', 'no signing key given: pass --key KEYFILE');
   if (!opts.force && existsSync(opts.out)) {
     throw usageError('OUTPUT_EXISTS', `output ${opts.out} already exists: choose another path or pass --force`);
@@ -167,7 +174,7 @@ async function exportWith(
 ): Promise<ExportResult> {
   // Small files are read once: the hashing pass keeps their bytes for the writing pass.
   // In memory no more than the inputs could take, were all kept.
-  const spill = openSpill(opts.out, undefined, Math.min(ARENA_MAX_BYTES, files.length * KEEP_MAX_FILE));
+  const spill = openSpill(opts.out, undefined, Math.min(opts.keepInMemory ?? ARENA_MAX_BYTES, files.length * KEEP_MAX_FILE));
   try {
     // Pass 1: digests, sizes and kinds, in batches across the pool; small batches while
     // sizes are unknown, so one thread does not get all the large files.
@@ -207,7 +214,7 @@ async function exportWith(
       for (let i = 0; i < want; i++) {
         const f = files[k]!;
         const t = types[batch.typeOf[i]!]!;
-        // Members in canonical order, so the manifest's writer serialises them as they come.
+        // One shape for every artifact: made with the same members in the same order.
         const a: Artifact = { kind: t.kind, mediaType: t.mediaType, name: f.name, sha256: batch.digests[i]!, size: batch.sizes[i]!, tenant };
         known.keys.set(k, a.sha256);
         known.bytes += a.size;
@@ -231,6 +238,7 @@ async function exportWith(
 /** Write a bundle of items that are already hashed and named (store exports). */
 export async function writeBundle(spec: BundleSpec): Promise<ExportResult> {
   requireTenantId(spec.tenant);
+  bundleTimeOf(spec.createdAt);
   if (spec.keys.length === 0) throw usageError('KEY_REQUIRED', 'no signing key given: pass --key KEYFILE');
   if (!spec.force && existsSync(spec.out)) {
     throw usageError('OUTPUT_EXISTS', `output ${spec.out} already exists: choose another path or pass --force`);
@@ -367,7 +375,7 @@ async function writeBundleWith(
   type Made = Awaited<ReturnType<typeof metadata>>;
 
   // Pass 2: the archive. Metadata first, then everything else in name order.
-  const mtimeSec = Math.floor(Date.parse(opts.createdAt) / 1000);
+  const mtimeSec = bundleTimeOf(opts.createdAt);
   // verify.sh is executable so that GNU tar unpacks it ready to run.
   const extraEntries = [...extras].map(([name, data]): PlacedEntry => ({ name, size: data.length, mode: name === VERIFY_SCRIPT ? 0o755 : 0o644, data }));
   let totalBytes = 0;

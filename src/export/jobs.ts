@@ -17,15 +17,15 @@ export interface HashTask {
 
 /**
  * A hashing job's results, in its files' order: each file's digest and size, its
- * classification, and where the spill holds the bytes this pass read (-1: the file is to
- * be read again). Compact: 128 objects a batch, cloned out of one thread and into
- * another, cost an export of 100,000 files about 0.1 s more than strings and a few typed
- * arrays (a microbenchmark of the messages alone). The digests come as separate strings,
- * not cut from one: a cut string is a view of it, and the main thread's comparisons and
- * checks of 100,000 such views took twice as long (0.15 s more). The caller makes each
- * artifact, with strings it holds for the kind, media type, name and tenant: a thread's
- * result would carry its own copy of each (two strings a file deserialised and looked up
- * cost an export of 100,000 files about 0.1 s).
+ * classification, and the place in the store (see spill.ts) of the bytes this pass read
+ * (-1: the file is to be read again). Compact: an object a file (a large export's batches
+ * hold 128), cloned out of one thread and into another, cost an export of 100,000 files
+ * about 0.1 s more than strings and a few typed arrays (a microbenchmark of the messages
+ * alone). The digests come as separate strings, not cut from one: a cut string is a view
+ * of it, and the main thread's comparisons and checks of 100,000 such views took twice as
+ * long (0.15 s more). The caller makes each artifact, with strings it holds for the kind,
+ * media type, name and tenant: a thread's result would carry its own copy of each (two
+ * strings a file deserialised and looked up cost an export of 100,000 files about 0.1 s).
  */
 export interface HashedBatch {
   /** The files' SHA-256 digests, in hex. */
@@ -183,7 +183,7 @@ export async function runJob(job: Job, progress: Progress): Promise<HashedBatch 
     typeOf[k] = t;
     digests[k] = r.sha256;
     sizes[k] = r.size;
-    // A place in the batch for now; an offset in the spill once the batch is written.
+    // A place in the batch for now; a place in the store once the batch is stored.
     keptAt[k] = keep !== null && r.content !== null && keepable(r) ? keep.add(r.content) : -1;
     progress(r.size, 1);
   });

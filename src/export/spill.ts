@@ -70,7 +70,7 @@ export interface KeptStore {
 
 /** The store as a hashing job sees it: also where each part's free room starts, shared by every thread. */
 export interface SpillTarget extends KeptStore {
-  /** Two 64-bit counters, the next free offset in the arena and in the file: threads reserve room with Atomics.add. */
+  /** Two 64-bit counters, the next free offset in the arena and in the file: threads reserve room with a compare-and-swap (see reserve). */
   end: SharedArrayBuffer;
   /** At most this much of the file is used. */
   cap: number;
@@ -96,14 +96,19 @@ export function openSpill(out: string, cap = KEEP_MAX_BYTES, arenaBytes = ARENA_
     // alive under another name (NFS), bytes of the inputs would stay behind.
     if (fstatSync(fd).nlink !== 0) throw new Error('the spill still has a name');
     const room = statfsSync(dir);
-    return {
-      fd,
-      arena: arenaBytes > 0 ? new SharedArrayBuffer(arenaBytes) : null,
-      end: new SharedArrayBuffer(16),
-      cap: Math.min(cap, Math.floor((room.bavail * room.bsize) / 4)),
-    };
+    return { fd, arena: arenaOf(arenaBytes), end: new SharedArrayBuffer(16), cap: Math.min(cap, Math.floor((room.bavail * room.bsize) / 4)) };
   } catch {
     closeSync(fd);
+    return null;
+  }
+}
+
+/** Memory for the arena, or null for none: where it cannot be had (a memory limit), the file alone keeps. */
+function arenaOf(bytes: number): SharedArrayBuffer | null {
+  if (!(bytes > 0)) return null;
+  try {
+    return new SharedArrayBuffer(bytes);
+  } catch {
     return null;
   }
 }

@@ -37,15 +37,41 @@ export function epochOf(rfc3339Utc: string): number {
   return Math.floor(Date.parse(rfc3339Utc) / 1000);
 }
 
+/**
+ * The last second a tar header's eleven octal digits of time hold (2242-03-16T12:56:31Z).
+ * Every entry of a bundle carries its creation time there, and an earlier time than 1970
+ * has no octal form at all.
+ */
+export const TAR_TIME_MAX = 8 ** 11 - 1;
+
+function inTarRange(epochSeconds: number, shown: string, what: string): number {
+  if (!(epochSeconds >= 0 && epochSeconds <= TAR_TIME_MAX)) {
+    throw usageError('TIME_INVALID', `${what} ${shown} is outside the times a bundle can carry: give one from ${formatUtc(0)} to ${formatUtc(TAR_TIME_MAX)}`);
+  }
+  return epochSeconds;
+}
+
 /** The creation time: --created-at, then SOURCE_DATE_EPOCH, then the clock. */
 export function resolveCreatedAt(flag: string | undefined, env: NodeJS.ProcessEnv, now: () => number = Date.now): string {
-  if (flag !== undefined) return parseRfc3339(flag);
+  if (flag !== undefined) return formatUtc(inTarRange(epochOf(parseRfc3339(flag)), flag, '--created-at'));
   const sde = env.SOURCE_DATE_EPOCH;
   if (sde !== undefined && sde !== '') {
     if (!/^\d{1,12}$/.test(sde)) {
       throw usageError('TIME_INVALID', `invalid SOURCE_DATE_EPOCH ${JSON.stringify(sde)}: give whole seconds since 1970`);
     }
-    return formatUtc(Number(sde));
+    return formatUtc(inTarRange(Number(sde), sde, 'SOURCE_DATE_EPOCH'));
   }
-  return formatUtc(Math.floor(now() / 1000));
+  return formatUtc(inTarRange(Math.floor(now() / 1000), 'now', 'the clock'));
+}
+
+/**
+ * A bundle's creation time as a library caller gives it, checked as the command line's
+ * is: RFC 3339 in UTC whole seconds (as resolveCreatedAt gives it: the same instant
+ * written another way would make another bundle), within what a tar header holds.
+ * Returns it in seconds.
+ */
+export function bundleTimeOf(createdAt: string): number {
+  const utc = parseRfc3339(createdAt, 'createdAt');
+  if (utc !== createdAt) throw usageError('TIME_INVALID', `createdAt ${JSON.stringify(createdAt)} is not written as UTC whole seconds: give ${utc}`);
+  return inTarRange(epochOf(utc), createdAt, 'createdAt');
 }
