@@ -542,6 +542,6 @@ function renderTable(doc) {
     const met = t.met === null ? 'n/a' : t.met ? 'yes' : t.floor !== null && t.floor > t.limit ? 'NO (floor above target)' : 'NO';
     lines.push(`| ${t.figure} ${t.target} | ${f(t.value)} | ${t.floor === null ? '' : f(t.floor)} | ${met} |`);
   }
-  lines.push('\nEstimated floor: starting node, then two passes that only open, read, hash and close every input on every core (the second reads files of up to 8 KiB from a spill the first wrote, as the export does), the second no shorter than writing and fdatasyncing the bundle\'s bytes (each the fastest of 3), against the baseline\'s median.');
+  lines.push('\nEstimated floor: starting node, then two passes that only open, read, hash and close every input on every core (the second takes files of up to 8 KiB from where the first kept them, in memory up to 128 MiB and then in a spill, as the export does), the second no shorter than writing and fdatasyncing the bundle\'s bytes (each the fastest of 3), against the baseline\'s median.');
   return lines.join('\n') + '\n';
 }
