@@ -22,9 +22,10 @@ export const padOf = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
 /**
  * Writes `value`, a whole number from 0 that fits, as `digits` zero-padded octal digits
  * and a space (no NUL); returns the sum of those bytes. Anything else is a caller's bug
- * (a bundle's time is checked where it is given: util/time.ts), and throws. Digit by digit into the buffer: with a string per field and a pass to
- * sum each, a blob's header took 1.2 µs, against 0.7 µs now (microbenchmark; copying a
- * kept 1 KiB blob takes about 5 µs in all).
+ * (a bundle's time is checked where it is given: util/time.ts), and throws. Digit by
+ * digit into the buffer: with a string per field and a pass to sum each, a blob's header
+ * took 1.2 µs, against 0.7 µs now (microbenchmark; copying a kept 1 KiB blob takes about
+ * 5 µs in all).
  */
 function octal(buf: Buffer, at: number, value: number, digits: number): number {
   if (!(Number.isSafeInteger(value) && value >= 0 && value < 8 ** digits)) throw new RangeError(`a tar field of ${digits} octal digits cannot hold ${value}`);

@@ -53,7 +53,11 @@ function inTarRange(epochSeconds: number, shown: string, what: string): number {
 
 /** The creation time: --created-at, then SOURCE_DATE_EPOCH, then the clock. */
 export function resolveCreatedAt(flag: string | undefined, env: NodeJS.ProcessEnv, now: () => number = Date.now): string {
-  if (flag !== undefined) return formatUtc(inTarRange(epochOf(parseRfc3339(flag)), flag, '--created-at'));
+  if (flag !== undefined) {
+    const utc = parseRfc3339(flag);
+    inTarRange(epochOf(utc), flag, '--created-at');
+    return utc;
+  }
   const sde = env.SOURCE_DATE_EPOCH;
   if (sde !== undefined && sde !== '') {
     if (!/^\d{1,12}$/.test(sde)) {
